@@ -1,0 +1,318 @@
+"""The configuration schema: the single source of truth for the YAML file and its JSON Schema.
+
+Every model forbids unknown keys. Cross-references (signals named by rules, models named by
+decisions) are checked after the structure, with the YAML path of each offending value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+CONFIG_VERSION = "v1"
+MIB = 1024 * 1024
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+_HEADER_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+RESERVED_DECISIONS = frozenset({"default", "passthrough"})
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Name = Annotated[str, Field(pattern=_NAME_PATTERN, max_length=128)]
+HeaderName = Annotated[str, Field(pattern=_HEADER_PATTERN, description="Lower-case HTTP header name.")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class ListenerConfig(StrictModel):
+    """Envoy's public listener, used by the generated Envoy config."""
+
+    address: str = "0.0.0.0"
+    port: Port = 8080
+    admin_port: Port = Field(9901, description="Envoy admin interface, bound to 127.0.0.1.")
+
+
+class RouterConfig(StrictModel):
+    """Where llmswitch listens, and the limits it shares with Envoy."""
+
+    address: str = Field("127.0.0.1", description="Address Envoy uses to reach the router.")
+    port: Port = 50051
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Router processes; worker i listens on port + i, all listed in one Envoy cluster.",
+    )
+    max_body_bytes: int = Field(
+        8 * MIB,
+        ge=1024,
+        le=512 * MIB,
+        description="Largest request body accepted; Envoy's buffer limit is set to the same value.",
+    )
+    drain_seconds: float = Field(5.0, ge=0, description="Grace period for in-flight streams on SIGTERM.")
+
+
+class RoutingConfig(StrictModel):
+    auto_models: list[Name] = Field(["auto"], min_length=1, description='Request "model" values that trigger routing.')
+    cluster_header: HeaderName = "x-llmswitch-cluster"
+    failure_mode_allow: bool = Field(
+        False,
+        description="If the router is unreachable, let requests through to default_model (true) or fail them (false).",
+    )
+    message_timeout_ms: int = Field(
+        1000,
+        ge=10,
+        le=60000,
+        description="Envoy's ext_proc per-message timeout; keep it well above the router's p99.9.",
+    )
+    request_timeout_s: float = Field(
+        600, ge=0, description="Envoy's upstream timeout for a whole model response; 0 disables it."
+    )
+    response_headers: bool = Field(
+        True,
+        description="Add x-llmswitch-model and x-llmswitch-decision to responses (costs one extra ext_proc message).",
+    )
+
+
+class Pricing(StrictModel):
+    input_per_1m: float = Field(ge=0, description="Price per million prompt tokens.")
+    output_per_1m: float = Field(ge=0, description="Price per million completion tokens.")
+
+
+class ModelConfig(StrictModel):
+    name: Name
+    endpoint: str = Field(description="host:port of an OpenAI-compatible server.")
+    upstream_model: str | None = Field(
+        None, min_length=1, description="The model id sent to the upstream in the body; defaults to name."
+    )
+    tls: bool = Field(False, description="Connect to the endpoint over TLS (hosted APIs), with SNI set to its host.")
+    description: str = ""
+    pricing: Pricing | None = None
+    context_window: int | None = Field(None, ge=1, description="Maximum tokens the model accepts.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"endpoint must be host:port, got {value!r}")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rpartition(":")[2])
+
+    @property
+    def body_model(self) -> str:
+        return self.upstream_model or self.name
+
+    @property
+    def cluster(self) -> str:
+        """The Envoy cluster that serves this model."""
+        return "model_" + re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)
+
+
+class KeywordSignal(StrictModel):
+    name: Name
+    keywords: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    case_sensitive: bool = False
+    operator: Literal["any", "all"] = Field("any", description="Match when any (or all) keywords occur.")
+
+
+class ContextSignal(StrictModel):
+    name: Name
+    min_tokens: int | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> ContextSignal:
+        if self.min_tokens is None and self.max_tokens is None:
+            raise ValueError("set min_tokens, max_tokens or both")
+        if self.min_tokens is not None and self.max_tokens is not None and self.min_tokens > self.max_tokens:
+            raise ValueError("min_tokens must not exceed max_tokens")
+        return self
+
+
+class HeaderSignal(StrictModel):
+    """Matches a request header: equal to a value, one of several, a regex, or merely present."""
+
+    name: Name
+    header: HeaderName
+    equals: str | None = None
+    one_of: list[str] | None = Field(None, min_length=1)
+    regex: str | None = None
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> HeaderSignal:
+        given = [key for key in ("equals", "one_of", "regex") if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"use only one of equals, one_of, regex (got {', '.join(given)})")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"invalid regex: {exc}") from exc
+        return self
+
+
+class SignalsConfig(StrictModel):
+    keywords: list[KeywordSignal] = []
+    context: list[ContextSignal] = []
+    headers: list[HeaderSignal] = []
+
+
+# Condition `type` -> the `signals:` section that defines its names.
+SIGNAL_SECTIONS: dict[str, str] = {"keyword": "keywords", "context": "context", "header": "headers"}
+
+
+class Condition(StrictModel):
+    """A leaf of a rule tree: true when the named signal matched."""
+
+    type: Literal["keyword", "context", "header"]
+    name: Name
+
+
+class RuleNode(StrictModel):
+    operator: Literal["AND", "OR", "NOT"]
+    conditions: list[RuleOrCondition] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _not_is_unary(self) -> RuleNode:
+        if self.operator == "NOT" and len(self.conditions) != 1:
+            raise ValueError("NOT takes exactly one condition")
+        return self
+
+
+def _rule_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "rule" if "operator" in value else "condition"
+    if isinstance(value, RuleNode):
+        return "rule"
+    if isinstance(value, Condition):
+        return "condition"
+    return None
+
+
+RuleOrCondition = Annotated[
+    Annotated[RuleNode, Tag("rule")] | Annotated[Condition, Tag("condition")],
+    Discriminator(_rule_kind, custom_error_type="rule", custom_error_message="expected a rule or a condition"),
+]
+RuleNode.model_rebuild()
+
+
+class ModelRef(StrictModel):
+    model: Name
+    weight: float = Field(1.0, gt=0, description="Relative share for the weighted algorithm.")
+
+
+class StaticAlgorithm(StrictModel):
+    """Always the first modelRef."""
+
+    type: Literal["static"] = "static"
+
+
+class WeightedParams(StrictModel):
+    seed: int | None = Field(None, description="Seed for reproducible picks; random if unset.")
+
+
+class WeightedAlgorithm(StrictModel):
+    """Picks a modelRef at random in proportion to its weight."""
+
+    type: Literal["weighted"]
+    weighted: WeightedParams = WeightedParams()
+
+
+Algorithm = Annotated[StaticAlgorithm | WeightedAlgorithm, Field(discriminator="type")]
+
+
+class Decision(StrictModel):
+    name: Name
+    description: str = ""
+    priority: int = 0
+    rules: RuleOrCondition
+    model_refs: list[ModelRef] = Field(alias="modelRefs", min_length=1)
+    algorithm: Algorithm = StaticAlgorithm()
+
+
+class Config(StrictModel):
+    version: Literal["v1"]
+    listener: ListenerConfig = ListenerConfig()
+    router: RouterConfig = RouterConfig()
+    routing: RoutingConfig = RoutingConfig()
+    models: list[ModelConfig] = Field(min_length=1)
+    signals: SignalsConfig = SignalsConfig()
+    decisions: list[Decision] = []
+    default_model: Name
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Config:
+        problems = list(_reference_problems(self))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def model(self, name: str) -> ModelConfig:
+        return next(m for m in self.models if m.name == name)
+
+
+def _duplicates(names: list[str]) -> list[int]:
+    seen: set[str] = set()
+    repeated = []
+    for index, name in enumerate(names):
+        if name in seen:
+            repeated.append(index)
+        seen.add(name)
+    return repeated
+
+
+def _conditions(node: RuleNode | Condition, path: str):
+    if isinstance(node, Condition):
+        yield path, node
+        return
+    for index, child in enumerate(node.conditions):
+        yield from _conditions(child, f"{path}.conditions[{index}]")
+
+
+def _reference_problems(config: Config):
+    """Yield "path: message" for every name that is duplicated or does not resolve."""
+    model_names = [m.name for m in config.models]
+    for index in _duplicates(model_names):
+        yield f"models[{index}].name: duplicate model {model_names[index]!r}"
+    for index in _duplicates([d.name for d in config.decisions]):
+        yield f"decisions[{index}].name: duplicate decision {config.decisions[index].name!r}"
+    for section in SIGNAL_SECTIONS.values():
+        signals = getattr(config.signals, section)
+        for index in _duplicates([s.name for s in signals]):
+            yield f"signals.{section}[{index}].name: duplicate signal {signals[index].name!r}"
+    known_models = set(model_names)
+    if config.default_model not in known_models:
+        yield f"default_model: unknown model {config.default_model!r}"
+    for index, auto in enumerate(config.routing.auto_models):
+        if auto in known_models:
+            yield f"routing.auto_models[{index}]: {auto!r} is also a model name"
+    for d_index, decision in enumerate(config.decisions):
+        path = f"decisions[{d_index}]"
+        if decision.name in RESERVED_DECISIONS:
+            yield f"{path}.name: {decision.name!r} is reserved"
+        for r_index, ref in enumerate(decision.model_refs):
+            if ref.model not in known_models:
+                yield f"{path}.modelRefs[{r_index}].model: unknown model {ref.model!r}"
+        for cond_path, condition in _conditions(decision.rules, f"{path}.rules"):
+            section = SIGNAL_SECTIONS[condition.type]
+            if condition.name not in {s.name for s in getattr(config.signals, section)}:
+                yield f"{cond_path}.name: no {condition.type} signal named {condition.name!r} in signals.{section}"

@@ -1,0 +1,1 @@
+"""A local stack for the demo, the integration tests and the benchmarks."""

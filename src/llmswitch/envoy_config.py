@@ -1,0 +1,216 @@
+"""Generates the Envoy bootstrap that fronts llmswitch, from the same config the router reads.
+
+The ext_proc filter sees request headers (SEND) and the buffered request body, then the router
+sets the cluster header and clears the route cache. Client copies of the routing headers are
+removed before any route is chosen, so a client cannot pick a cluster even when the router is
+down and `failure_mode_allow` lets requests through to the default model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import yaml
+
+from llmswitch import headers as names
+from llmswitch.config.schema import Config, ModelConfig
+
+ROUTER_CLUSTER = "llmswitch_router"
+_HIGH_LIMITS = {"thresholds": [{"max_connections": 100000, "max_pending_requests": 100000, "max_requests": 100000}]}
+_LOCAL_REPLY_MESSAGE = "%LOCAL_REPLY_BODY%"
+
+
+def _typed(type_name: str, **fields: Any) -> dict[str, Any]:
+    return {"@type": f"type.googleapis.com/{type_name}", **fields}
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _cluster(name: str, endpoints: list[tuple[str, int]], *, http2: bool = False, tls_sni: str | None = None) -> dict:
+    static = all(_is_ip(host) for host, _ in endpoints)
+    cluster: dict[str, Any] = {
+        "name": name,
+        "type": "STATIC" if static else "STRICT_DNS",
+        "connect_timeout": "2s",
+        "lb_policy": "ROUND_ROBIN",
+        "circuit_breakers": _HIGH_LIMITS,
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {"socket_address": {"address": host, "port_value": port}},
+                                **({} if _is_ip(host) else {"hostname": host}),
+                            }
+                        }
+                        for host, port in endpoints
+                    ]
+                }
+            ],
+        },
+    }
+    if http2:
+        cluster["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                explicit_http_config={"http2_protocol_options": {}},
+            )
+        }
+    if tls_sni is not None:
+        cluster["transport_socket"] = {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": _typed(
+                "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", sni=tls_sni
+            ),
+        }
+    return cluster
+
+
+def _model_cluster(model: ModelConfig) -> dict:
+    return _cluster(model.cluster, [(model.host, model.port)], tls_sni=model.host if model.tls else None)
+
+
+def _router_cluster(config: Config) -> dict:
+    router = config.router
+    return _cluster(
+        ROUTER_CLUSTER, [(router.address, router.port + i) for i in range(router.workers)], http2=True
+    )
+
+
+def _ext_proc_filter(config: Config) -> dict:
+    routing = config.routing
+    return {
+        "name": "envoy.filters.http.ext_proc",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
+            failure_mode_allow=routing.failure_mode_allow,
+            message_timeout=f"{routing.message_timeout_ms / 1000:g}s",
+            processing_mode={
+                "request_header_mode": "SEND",
+                "request_body_mode": "BUFFERED",
+                "request_trailer_mode": "SKIP",
+                "response_header_mode": "SEND" if routing.response_headers else "SKIP",
+                "response_body_mode": "NONE",
+                "response_trailer_mode": "SKIP",
+            },
+        ),
+    }
+
+
+def _local_reply_config() -> dict:
+    """Envoy's own error replies (body too large, router or upstream unreachable) in OpenAI's error shape."""
+
+    def mapper(status_filter: dict, error_type: str, code: str, message: str) -> dict:
+        return {
+            "filter": {"status_code_filter": {"comparison": status_filter}},
+            "body_format_override": {
+                "json_format": {"error": {"message": message, "type": error_type, "code": code}},
+                "content_type": "application/json",
+            },
+        }
+
+    return {
+        "mappers": [
+            mapper(
+                {"op": "EQ", "value": {"default_value": 413, "runtime_key": "llmswitch.local_reply.too_large"}},
+                "invalid_request_error",
+                "request_too_large",
+                "The request body exceeds the configured size limit.",
+            ),
+            mapper(
+                {"op": "GE", "value": {"default_value": 500, "runtime_key": "llmswitch.local_reply.server_error"}},
+                "server_error",
+                "%RESPONSE_CODE_DETAILS%",
+                _LOCAL_REPLY_MESSAGE,
+            ),
+        ]
+    }
+
+
+def _http_connection_manager(config: Config) -> dict:
+    routing = config.routing
+    default = config.model(config.default_model)
+    timeout = f"{routing.request_timeout_s:g}s"
+    return _typed(
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        stat_prefix="llmswitch",
+        codec_type="AUTO",
+        early_header_mutation_extensions=[
+            {
+                "name": "envoy.http.early_header_mutation.header_mutation",
+                "typed_config": _typed(
+                    "envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+                    mutations=[{"remove": h} for h in names.routing_headers(routing.cluster_header)],
+                ),
+            }
+        ],
+        route_config={
+            "name": "llmswitch_routes",
+            "virtual_hosts": [
+                {
+                    "name": "llm",
+                    "domains": ["*"],
+                    "routes": [
+                        {
+                            "name": "routed",
+                            "match": {"prefix": "/", "headers": [{"name": routing.cluster_header, "present_match": True}]},
+                            "route": {"cluster_header": routing.cluster_header, "timeout": timeout, "auto_host_rewrite": True},
+                        },
+                        {
+                            "name": "default_model",
+                            "match": {"prefix": "/"},
+                            "route": {"cluster": default.cluster, "timeout": timeout, "auto_host_rewrite": True},
+                        },
+                    ],
+                }
+            ],
+        },
+        http_filters=[
+            _ext_proc_filter(config),
+            {"name": "envoy.filters.http.router", "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")},
+        ],
+        local_reply_config=_local_reply_config(),
+    )
+
+
+def envoy_bootstrap(config: Config) -> dict:
+    listener = config.listener
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": listener.admin_port}}},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "llmswitch_listener",
+                    "address": {"socket_address": {"address": listener.address, "port_value": listener.port}},
+                    # Buffered bodies up to the router's limit; larger ones get 413.
+                    "per_connection_buffer_limit_bytes": config.router.max_body_bytes,
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "typed_config": _http_connection_manager(config),
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ],
+            "clusters": [_router_cluster(config), *(_model_cluster(m) for m in config.models)],
+        },
+    }
+
+
+def render_envoy_yaml(config: Config) -> str:
+    header = "# Generated by `llmswitch envoy-config`; edit the llmswitch config instead.\n"
+    return header + yaml.safe_dump(envoy_bootstrap(config), sort_keys=False, width=120)

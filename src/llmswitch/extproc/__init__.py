@@ -1,0 +1,1 @@
+"""Envoy external processing: a thin adapter from ProcessingRequest to RoutePlan and back."""

@@ -1,0 +1,11 @@
+"""Header names llmswitch reads and writes, in one place."""
+
+SELECTED_MODEL = "x-selected-model"
+DECISION = "x-llmswitch-decision"
+RESPONSE_MODEL = "x-llmswitch-model"
+RESPONSE_DECISION = "x-llmswitch-decision"
+
+
+def routing_headers(cluster_header: str) -> tuple[str, ...]:
+    """Headers only the router may set; any client-supplied copy is removed."""
+    return (cluster_header, SELECTED_MODEL, DECISION)

@@ -1,0 +1,1 @@
+"""Request body codecs: turn client bodies into what the routing pipeline reads."""

@@ -1,0 +1,106 @@
+"""OpenAI chat completions request bodies (POST /v1/chat/completions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from llmswitch.protocols.errors import bad_request
+
+CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_ROLES_WITHOUT_CONTENT = frozenset({"assistant", "function", "tool"})
+
+
+@dataclass
+class ChatRequest:
+    """A parsed chat completions body; `data` is the full JSON object, rewritten in place on routing."""
+
+    data: dict[str, Any]
+    model: str
+    stream: bool
+    user_text: str
+    conversation_text: str
+
+    def with_model(self, model: str) -> bytes:
+        """The body with only `model` changed; every other key and value is kept as sent."""
+        self.data["model"] = model
+        return orjson.dumps(self.data)
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    if not body:
+        raise bad_request("empty_body", "The request body is empty; expected a JSON object.")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request("invalid_json", f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise bad_request("invalid_body", f"The request body must be a JSON object, not {_json_type(data)}.")
+    return data
+
+
+def requested_model(data: dict[str, Any]) -> str:
+    model = data.get("model")
+    if model is None:
+        raise bad_request("missing_model", "You must provide a model parameter.")
+    if not isinstance(model, str) or not model:
+        raise bad_request("invalid_type", "'model' must be a non-empty string.")
+    return model
+
+
+def parse_chat(data: dict[str, Any], model: str) -> ChatRequest:
+    messages = data.get("messages")
+    if messages is None:
+        raise bad_request("missing_messages", "Missing required parameter: 'messages'.")
+    if not isinstance(messages, list) or not messages:
+        raise bad_request("invalid_type", "'messages' must be a non-empty array.")
+    stream = data.get("stream", False)
+    if stream is not None and not isinstance(stream, bool):
+        raise bad_request("invalid_type", "'stream' must be a boolean.")
+    user_parts: list[str] = []
+    all_parts: list[str] = []
+    for index, message in enumerate(messages):
+        role, text = _message_text(message, index)
+        all_parts.append(text)
+        if role == "user":
+            user_parts.append(text)
+    return ChatRequest(data, model, bool(stream), "\n".join(user_parts), "\n".join(all_parts))
+
+
+def _message_text(message: Any, index: int) -> tuple[str, str]:
+    where = f"messages[{index}]"
+    if not isinstance(message, dict):
+        raise bad_request("invalid_type", f"'{where}' must be an object.")
+    role = message.get("role")
+    if not isinstance(role, str) or role not in _ROLES:
+        raise bad_request("invalid_value", f"'{where}.role' must be one of {sorted(_ROLES)}.")
+    content = message.get("content")
+    if isinstance(content, str):
+        return role, content
+    if content is None:
+        if role in _ROLES_WITHOUT_CONTENT:
+            return role, ""
+        raise bad_request("missing_content", f"'{where}.content' is required for role {role!r}.")
+    if isinstance(content, list):
+        return role, "\n".join(_part_text(part, f"{where}.content[{i}]") for i, part in enumerate(content))
+    raise bad_request("invalid_type", f"'{where}.content' must be a string or an array of content parts.")
+
+
+def _part_text(part: Any, where: str) -> str:
+    if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+        raise bad_request("invalid_type", f"'{where}' must be an object with a string 'type'.")
+    if part["type"] != "text":
+        return ""  # images, audio and files carry no routable text
+    text = part.get("text")
+    if not isinstance(text, str):
+        raise bad_request("invalid_type", f"'{where}.text' must be a string.")
+    return text
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), "null"
+    )

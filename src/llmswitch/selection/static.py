@@ -1,0 +1,17 @@
+"""`static`: always the decision's first modelRef."""
+
+from __future__ import annotations
+
+from llmswitch.config.schema import Decision
+from llmswitch.request import RouteRequest
+from llmswitch.selection.base import Selection
+
+
+class StaticSelector:
+    algorithm = "static"
+
+    def __init__(self, decision: Decision) -> None:
+        self._selection = Selection(decision.model_refs[0].model, "static: first modelRef")
+
+    def select(self, request: RouteRequest) -> Selection:
+        return self._selection

@@ -1,0 +1,59 @@
+"""Signals: named facts about a request that decision rules test.
+
+Each signal is evaluated lazily, at most once per request, and only when a rule that is
+being evaluated asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from llmswitch.config.schema import SIGNAL_SECTIONS, SignalsConfig
+from llmswitch.request import RouteRequest
+from llmswitch.signals.base import Signal, SignalResult
+from llmswitch.signals.context import ContextLength
+from llmswitch.signals.header import HeaderMatcher
+from llmswitch.signals.keyword import KeywordMatcher
+
+SIGNAL_TYPES: dict[str, Callable[[Any], Signal]] = {
+    "keyword": KeywordMatcher,
+    "context": ContextLength,
+    "header": HeaderMatcher,
+}
+
+SignalKey = tuple[str, str]
+
+
+class SignalSet:
+    """Every configured signal, addressable by (type, name)."""
+
+    def __init__(self, config: SignalsConfig) -> None:
+        self._signals: dict[SignalKey, Signal] = {}
+        for signal_type, section in SIGNAL_SECTIONS.items():
+            for spec in getattr(config, section):
+                self._signals[(signal_type, spec.name)] = SIGNAL_TYPES[signal_type](spec)
+
+    def evaluator(self, request: RouteRequest) -> SignalEvaluation:
+        return SignalEvaluation(self._signals, request)
+
+
+class SignalEvaluation:
+    """The signal results of one request, computed on first use."""
+
+    def __init__(self, signals: dict[SignalKey, Signal], request: RouteRequest) -> None:
+        self._signals = signals
+        self._request = request
+        self.results: dict[SignalKey, SignalResult] = {}
+
+    def result(self, key: SignalKey) -> SignalResult:
+        result = self.results.get(key)
+        if result is None:
+            result = self.results[key] = self._signals[key].evaluate(self._request)
+        return result
+
+    def matched(self) -> list[tuple[str, str, float]]:
+        return [(t, n, r.confidence) for (t, n), r in self.results.items() if r.matched]
+
+
+__all__ = ["SIGNAL_TYPES", "SignalEvaluation", "SignalResult", "SignalSet"]

@@ -1,0 +1,21 @@
+"""`keyword` signal: literal substrings in the user's messages."""
+
+from __future__ import annotations
+
+from llmswitch.config.schema import KeywordSignal
+from llmswitch.request import RouteRequest
+from llmswitch.signals.base import MATCHED, NOT_MATCHED, SignalResult
+
+
+class KeywordMatcher:
+    type = "keyword"
+
+    def __init__(self, spec: KeywordSignal) -> None:
+        self.name = spec.name
+        self._case_sensitive = spec.case_sensitive
+        self._keywords = tuple(k if spec.case_sensitive else k.casefold() for k in spec.keywords)
+        self._combine = all if spec.operator == "all" else any
+
+    def evaluate(self, request: RouteRequest) -> SignalResult:
+        text = request.chat.user_text if self._case_sensitive else request.user_text_folded
+        return MATCHED if self._combine(k in text for k in self._keywords) else NOT_MATCHED

@@ -1,0 +1,1 @@
+"""Offline tooling: datasets, training and evaluation. Never imported on the request path."""
