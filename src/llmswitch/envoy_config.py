@@ -18,7 +18,6 @@ from llmswitch.config.schema import Config, ModelConfig
 
 ROUTER_CLUSTER = "llmswitch_router"
 _HIGH_LIMITS = {"thresholds": [{"max_connections": 100000, "max_pending_requests": 100000, "max_requests": 100000}]}
-_LOCAL_REPLY_MESSAGE = "%LOCAL_REPLY_BODY%"
 
 
 def _typed(type_name: str, **fields: Any) -> dict[str, Any]:
@@ -94,6 +93,8 @@ def _ext_proc_filter(config: Config) -> dict:
             "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
             grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
             failure_mode_allow=routing.failure_mode_allow,
+            # Router unreachable or too slow (fail closed): 503, so clients retry as they would any outage.
+            status_on_error={"code": "ServiceUnavailable"},
             message_timeout=f"{routing.message_timeout_ms / 1000:g}s",
             processing_mode={
                 "request_header_mode": "SEND",
@@ -108,11 +109,16 @@ def _ext_proc_filter(config: Config) -> dict:
 
 
 def _local_reply_config() -> dict:
-    """Envoy's own error replies (body too large, router or upstream unreachable) in OpenAI's error shape."""
+    """Envoy's own error replies (body too large, router or model unreachable) in OpenAI's error shape.
 
-    def mapper(status_filter: dict, error_type: str, code: str, message: str) -> dict:
+    The router's immediate responses (400, 404, 413, 500) are JSON already; only 413 shares a status
+    with Envoy's, and both say the same thing.
+    """
+
+    def mapper(status: int, error_type: str, code: str, message: str) -> dict:
+        comparison = {"op": "EQ", "value": {"default_value": status, "runtime_key": f"llmswitch.local_reply.{status}"}}
         return {
-            "filter": {"status_code_filter": {"comparison": status_filter}},
+            "filter": {"status_code_filter": {"comparison": comparison}},
             "body_format_override": {
                 "json_format": {"error": {"message": message, "type": error_type, "code": code}},
                 "content_type": "application/json",
@@ -121,18 +127,10 @@ def _local_reply_config() -> dict:
 
     return {
         "mappers": [
-            mapper(
-                {"op": "EQ", "value": {"default_value": 413, "runtime_key": "llmswitch.local_reply.too_large"}},
-                "invalid_request_error",
-                "request_too_large",
-                "The request body exceeds the configured size limit.",
-            ),
-            mapper(
-                {"op": "GE", "value": {"default_value": 500, "runtime_key": "llmswitch.local_reply.server_error"}},
-                "server_error",
-                "%RESPONSE_CODE_DETAILS%",
-                _LOCAL_REPLY_MESSAGE,
-            ),
+            mapper(413, "invalid_request_error", "request_too_large", "The request body exceeds the size limit."),
+            mapper(502, "server_error", "bad_gateway", "The model server failed: %RESPONSE_CODE_DETAILS%"),
+            mapper(503, "server_error", "service_unavailable", "Service unavailable: %RESPONSE_CODE_DETAILS%"),
+            mapper(504, "server_error", "upstream_timeout", "The model server timed out: %RESPONSE_CODE_DETAILS%"),
         ]
     }
 

@@ -131,6 +131,9 @@ class LocalStack:
     def stop_router_process(self) -> None:
         self._stop("router")
 
+    def stop_upstream_stubs(self) -> None:
+        self._stop("upstreams")
+
     def start_envoy(self) -> None:
         self.envoy_config_path.write_text(render_envoy_yaml(self.config))
         argv = [envoy_binary(), "-c", str(self.envoy_config_path), "--log-level", "warning", "--disable-hot-restart"]

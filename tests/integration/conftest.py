@@ -1,0 +1,53 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openai import OpenAI
+
+from llmswitch.demo.stack import LocalStack
+from tests.helpers import base_config, free_ports, write_config
+
+
+def start_stack(tmp_path: Path, *, start_router: bool = True, **routing: object) -> LocalStack:
+    path = write_config(tmp_path / "config.yaml", base_config(free_ports(5), **routing))
+    return LocalStack(path, start_router=start_router, log_dir=tmp_path).start()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[LocalStack]:
+    stack = start_stack(tmp_path_factory.mktemp("stack"))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def client(stack) -> OpenAI:
+    return OpenAI(base_url=stack.base_url, api_key="test-key", max_retries=0, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def http(stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.base_url, timeout=20) as client:
+        yield client
+
+
+class Upstreams:
+    """Reads what each stub model received."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.ports = {m.name: m.port for m in stack.config.models}
+
+    def received(self, model: str) -> list[dict]:
+        return httpx.get(f"http://127.0.0.1:{self.ports[model]}/_stub/requests", timeout=5).json()
+
+    def clear(self) -> None:
+        for port in self.ports.values():
+            httpx.delete(f"http://127.0.0.1:{port}/_stub/requests", timeout=5)
+
+
+@pytest.fixture
+def upstreams(stack) -> Upstreams:
+    upstreams = Upstreams(stack)
+    upstreams.clear()
+    return upstreams

@@ -1,0 +1,87 @@
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmswitch.config import load_config
+from llmswitch.demo.stack import envoy_binary
+from llmswitch.envoy_config import envoy_bootstrap, render_envoy_yaml
+from tests.helpers import base_config, loaded
+
+ROOT = Path(__file__).parents[2]
+
+
+def hcm(bootstrap: dict) -> dict:
+    return bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def test_checked_in_envoy_yaml_matches_the_example_config():
+    expected = render_envoy_yaml(load_config(ROOT / "deploy/examples/config.yaml").config)
+    assert (ROOT / "envoy/envoy.yaml").read_text() == expected, (
+        "envoy/envoy.yaml is stale: run `llmswitch envoy-config --config deploy/examples/config.yaml > envoy/envoy.yaml`"
+    )
+
+
+@pytest.mark.parametrize("failure_mode_allow", [False, True])
+def test_envoy_accepts_the_generated_config(tmp_path, failure_mode_allow):
+    data = base_config(failure_mode_allow=failure_mode_allow)
+    data["models"][1]["endpoint"] = "api.example.com:443"
+    data["models"][1]["tls"] = True
+    data["router"]["workers"] = 2
+    path = tmp_path / "envoy.yaml"
+    path.write_text(render_envoy_yaml(loaded(data).config))
+    result = subprocess.run(
+        [envoy_binary(), "--mode", "validate", "-c", str(path), "--disable-hot-restart"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout + result.stderr
+
+
+def test_ext_proc_filter_follows_the_routing_rules():
+    data = base_config(failure_mode_allow=True, message_timeout_ms=350)
+    bootstrap = envoy_bootstrap(loaded(data).config)
+    ext_proc = hcm(bootstrap)["http_filters"][0]["typed_config"]
+    assert ext_proc["processing_mode"] == {
+        "request_header_mode": "SEND",
+        "request_body_mode": "BUFFERED",
+        "request_trailer_mode": "SKIP",
+        "response_header_mode": "SEND",
+        "response_body_mode": "NONE",
+        "response_trailer_mode": "SKIP",
+    }
+    assert ext_proc["failure_mode_allow"] is True
+    assert ext_proc["message_timeout"] == "0.35s"
+    assert hcm(bootstrap)["http_filters"][-1]["name"] == "envoy.filters.http.router"
+
+
+def test_response_headers_can_be_switched_off():
+    bootstrap = envoy_bootstrap(loaded(base_config(response_headers=False)).config)
+    assert hcm(bootstrap)["http_filters"][0]["typed_config"]["processing_mode"]["response_header_mode"] == "SKIP"
+
+
+def test_routes_clusters_and_limits():
+    config = loaded(base_config()).config
+    bootstrap = envoy_bootstrap(config)
+    listener = bootstrap["static_resources"]["listeners"][0]
+    assert listener["per_connection_buffer_limit_bytes"] == config.router.max_body_bytes
+    routes = hcm(bootstrap)["route_config"]["virtual_hosts"][0]["routes"]
+    assert routes[0]["route"]["cluster_header"] == "x-llmswitch-cluster"
+    assert routes[1]["route"]["cluster"] == "model_small-model"  # the default model, for fail-open
+    removed = [m["remove"] for m in hcm(bootstrap)["early_header_mutation_extensions"][0]["typed_config"]["mutations"]]
+    assert removed == ["x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision"]
+    clusters = {c["name"]: c for c in bootstrap["static_resources"]["clusters"]}
+    assert set(clusters) == {"llmswitch_router", "model_small-model", "model_large-model"}
+    assert "http2_protocol_options" in yaml.safe_dump(clusters["llmswitch_router"])
+
+
+def test_one_router_endpoint_per_worker():
+    data = base_config()
+    data["router"]["workers"] = 3
+    config = loaded(data).config
+    router = envoy_bootstrap(config)["static_resources"]["clusters"][0]
+    ports = [e["endpoint"]["address"]["socket_address"]["port_value"] for e in router["load_assignment"]["endpoints"][0]["lb_endpoints"]]
+    assert ports == [config.router.port, config.router.port + 1, config.router.port + 2]

@@ -1,0 +1,129 @@
+"""The ext_proc message contract, message by message (the gRPC and Envoy paths are in tests/integration)."""
+
+import orjson
+import pytest
+from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue, HeaderValueOption
+from envoy.service.ext_proc.v3.external_processor_pb2 import HttpBody, HttpHeaders, ProcessingRequest
+
+from llmswitch.extproc.servicer import RequestProcessor
+from llmswitch.pipeline import RoutingPipeline
+from tests.helpers import base_config, chat_body, loaded
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> RoutingPipeline:
+    return RoutingPipeline(loaded(base_config()))
+
+
+def headers_message(method="POST", path="/v1/chat/completions", end_of_stream=False, **extra: str):
+    pairs = {":method": method, ":path": path, ":authority": "llm", "content-type": "application/json", **extra}
+    headers = HeaderMap(headers=[HeaderValue(key=k, raw_value=v.encode()) for k, v in pairs.items()])
+    return ProcessingRequest(request_headers=HttpHeaders(headers=headers, end_of_stream=end_of_stream))
+
+
+def body_message(body: bytes, end_of_stream=True):
+    return ProcessingRequest(request_body=HttpBody(body=body, end_of_stream=end_of_stream))
+
+
+def set_headers(options: list[HeaderValueOption]) -> dict[str, str]:
+    for option in options:
+        assert option.header.value == "", "header values must travel in raw_value only"
+        assert option.append_action == HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+    return {o.header.key: o.header.raw_value.decode() for o in options}
+
+
+def exchange(pipeline, body: bytes, **headers: str):
+    processor = RequestProcessor(pipeline)
+    first = processor.handle(headers_message(**headers))
+    assert first.WhichOneof("response") == "request_headers"
+    return processor, processor.handle(body_message(body))
+
+
+def test_routed_body_sets_headers_body_and_content_length_and_clears_route_cache(pipeline):
+    body = chat_body("write python")
+    _, reply = exchange(pipeline, body)
+    assert reply.WhichOneof("response") == "request_body"
+    common = reply.request_body.response
+    assert common.clear_route_cache is True
+    new_body = common.body_mutation.body
+    assert orjson.loads(new_body)["model"] == "large-model"
+    assert set_headers(common.header_mutation.set_headers) == {
+        "x-llmswitch-cluster": "model_large-model",
+        "x-selected-model": "large-model",
+        "x-llmswitch-decision": "code_decision",
+        "content-length": str(len(new_body)),
+    }
+
+
+def test_spoofed_routing_headers_are_overwritten(pipeline):
+    _, reply = exchange(
+        pipeline, chat_body("hello"), **{"x-llmswitch-cluster": "model_large-model", "x-selected-model": "large-model"}
+    )
+    assert set_headers(reply.request_body.response.header_mutation.set_headers)["x-llmswitch-cluster"] == "model_small-model"
+
+
+def test_passthrough_keeps_the_body(pipeline):
+    _, reply = exchange(pipeline, chat_body("hello", model="large-model"))
+    common = reply.request_body.response
+    assert not common.HasField("body_mutation")
+    headers = set_headers(common.header_mutation.set_headers)
+    assert "content-length" not in headers and headers["x-llmswitch-decision"] == "passthrough"
+
+
+def test_response_headers_name_the_model_and_decision(pipeline):
+    processor, _ = exchange(pipeline, chat_body("write python"))
+    reply = processor.handle(ProcessingRequest(response_headers=HttpHeaders()))
+    assert reply.WhichOneof("response") == "response_headers"
+    assert set_headers(reply.response_headers.response.header_mutation.set_headers) == {
+        "x-llmswitch-model": "large-model",
+        "x-llmswitch-decision": "code_decision",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [(b"{oops", 400, "invalid_json"), (chat_body("x", model="nope"), 404, "model_not_found")],
+)
+def test_errors_are_immediate_openai_json(pipeline, body, status, code):
+    _, reply = exchange(pipeline, body)
+    immediate = reply.immediate_response
+    assert immediate.status.code == status
+    assert set_headers(immediate.headers.set_headers) == {"content-type": "application/json"}
+    assert orjson.loads(immediate.body)["error"]["code"] == code
+
+
+def test_post_without_body_is_400(pipeline):
+    reply = RequestProcessor(pipeline).handle(headers_message(end_of_stream=True))
+    assert reply.immediate_response.status.code == 400
+    assert orjson.loads(reply.immediate_response.body)["error"]["code"] == "empty_body"
+
+
+def test_models_list_is_answered_by_the_router(pipeline):
+    reply = RequestProcessor(pipeline).handle(headers_message("GET", "/v1/models", end_of_stream=True))
+    assert reply.immediate_response.status.code == 200
+    ids = [m["id"] for m in orjson.loads(reply.immediate_response.body)["data"]]
+    assert ids == ["auto", "small-model", "large-model"]
+
+
+def test_other_bodyless_requests_continue_without_routing_headers(pipeline):
+    reply = RequestProcessor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
+    removed = reply.request_headers.response.header_mutation.remove_headers
+    assert set(removed) == {"x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision"}
+
+
+def test_body_chunks_are_joined_before_routing(pipeline):
+    body = chat_body("write python")
+    processor = RequestProcessor(pipeline)
+    processor.handle(headers_message())
+    assert processor.handle(body_message(body[:10], end_of_stream=False)).WhichOneof("response") == "request_body"
+    reply = processor.handle(body_message(body[10:]))
+    assert orjson.loads(reply.request_body.response.body_mutation.body)["model"] == "large-model"
+
+
+def test_unexpected_failure_is_a_500_not_a_stack_trace(pipeline, monkeypatch):
+    processor = RequestProcessor(pipeline)
+    processor.handle(headers_message())
+    monkeypatch.setattr(pipeline, "route", lambda *a: 1 / 0)
+    reply = processor.handle(body_message(chat_body("hi")))
+    assert reply.immediate_response.status.code == 500
+    assert orjson.loads(reply.immediate_response.body)["error"]["type"] == "server_error"
