@@ -8,6 +8,7 @@ its new `content-length`; errors are ImmediateResponses with an OpenAI-style JSO
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from envoy.config.core.v3.base_pb2 import HeaderValue, HeaderValueOption
 from envoy.service.ext_proc.v3.external_processor_pb2 import (
@@ -22,6 +23,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
 )
 from envoy.type.v3.http_status_pb2 import HttpStatus
 
+from llmswitch import headers as names
 from llmswitch.protocols.errors import RequestError
 
 _OVERWRITE = HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
@@ -45,10 +47,20 @@ CONTINUE_REQUEST_TRAILERS = ProcessingResponse(request_trailers=TrailersResponse
 CONTINUE_RESPONSE_TRAILERS = ProcessingResponse(response_trailers=TrailersResponse())
 
 
-def routed_body(set_headers: list[HeaderValueOption], body: bytes | None) -> ProcessingResponse:
+@lru_cache(maxsize=4096)
+def routing_headers(cluster_header: str, cluster: str, model: str, decision: str) -> tuple[HeaderValueOption, ...]:
+    """The headers that send a request to its model; cached, as few (model, decision) pairs exist."""
+    return (
+        header(cluster_header, cluster),
+        header(names.SELECTED_MODEL, model),
+        header(names.DECISION, decision),
+    )
+
+
+def routed_body(set_headers: tuple[HeaderValueOption, ...], body: bytes | None) -> ProcessingResponse:
     """Reply to the buffered request body: set routing headers, maybe replace the body, re-route."""
     if body is not None:
-        set_headers = [*set_headers, header("content-length", str(len(body)))]
+        set_headers = (*set_headers, header("content-length", str(len(body))))
     common = CommonResponse(
         header_mutation=HeaderMutation(set_headers=set_headers),
         body_mutation=BodyMutation(body=body) if body is not None else None,
@@ -57,9 +69,13 @@ def routed_body(set_headers: list[HeaderValueOption], body: bytes | None) -> Pro
     return ProcessingResponse(request_body=BodyResponse(response=common))
 
 
-def response_headers(set_headers: list[HeaderValueOption]) -> ProcessingResponse:
-    common = CommonResponse(header_mutation=HeaderMutation(set_headers=set_headers))
-    return ProcessingResponse(response_headers=HeadersResponse(response=common))
+@lru_cache(maxsize=4096)
+def response_headers(model: str, decision: str) -> ProcessingResponse:
+    """Tell the client which model and decision served it; one shared message per pair."""
+    mutation = HeaderMutation(
+        set_headers=[header(names.RESPONSE_MODEL, model), header(names.RESPONSE_DECISION, decision)]
+    )
+    return ProcessingResponse(response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)))
 
 
 def immediate(status: int, body: bytes, details: str, content_type: str = "application/json") -> ProcessingResponse:

@@ -71,23 +71,15 @@ class RequestProcessor:
         except Exception:
             log.exception("routing failed for %s %s", self.method, self.path)
             return responses.error(internal_error())
-        routing = self.pipeline.config.routing
-        set_headers = [
-            responses.header(routing.cluster_header, plan.model.cluster),
-            responses.header(names.SELECTED_MODEL, plan.model.name),
-            responses.header(names.DECISION, plan.decision),
-        ]
+        set_headers = responses.routing_headers(
+            self.pipeline.config.routing.cluster_header, plan.model.cluster, plan.model.name, plan.decision
+        )
         return responses.routed_body(set_headers, plan.body)
 
     def _on_response_headers(self) -> ProcessingResponse:
         if self.plan is None:
             return responses.CONTINUE_RESPONSE_HEADERS
-        return responses.response_headers(
-            [
-                responses.header(names.RESPONSE_MODEL, self.plan.model.name),
-                responses.header(names.RESPONSE_DECISION, self.plan.decision),
-            ]
-        )
+        return responses.response_headers(self.plan.model.name, self.plan.decision)
 
 
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):

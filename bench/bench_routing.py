@@ -1,0 +1,244 @@
+"""Throughput and added latency of llmswitch, against baselines measured in the same run.
+
+Scenarios, each the real Envoy binary in front of the same upstream (a second Envoy answering
+a canned chat completion with direct_response, so the upstream costs almost nothing):
+
+  envoy      Envoy alone, no ext_proc filter
+  noop       Envoy + a no-op grpc.aio ext_proc (same processing mode, every message CONTINUE)
+  llmswitch  Envoy + llmswitch with a rule-only config (keyword, context and header signals)
+
+Load comes from wrk (Debian package `wrk`) with a ~1 KB chat completions POST:
+requests/s at concurrency 16, and p50/p99 at concurrency 1.
+
+    python bench/bench_routing.py --duration 10 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from llmswitch.config import load_config
+from llmswitch.demo.stack import envoy_binary, envoy_ready, port_open, router_serving, wait_for
+from llmswitch.envoy_config import envoy_bootstrap
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_CONFIG = ROOT / "bench" / "rules.yaml"
+UPSTREAM_PORT, UPSTREAM_ADMIN = 29001, 29901
+SCENARIOS = ("envoy", "noop", "llmswitch")
+
+COMPLETION = orjson.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "small-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 250, "completion_tokens": 1, "total_tokens": 251},
+    }
+).decode()
+
+
+def chat_body() -> str:
+    """~1 KB: a system prompt and a user question that matches no rule, so every decision is evaluated."""
+    question = (
+        "I am planning a trip through the north of Italy in late spring and would like some advice. "
+        "We will have about ten days, travel by train, and prefer small towns to big cities. "
+        "Which routes make sense, how long should we stay in each place, and what should we book ahead? "
+    ) * 3
+    body = {
+        "model": "auto",
+        "temperature": 0.2,
+        "max_tokens": 256,
+        "messages": [
+            {"role": "system", "content": "You are a helpful travel assistant. Answer concisely."},
+            {"role": "user", "content": question},
+        ],
+    }
+    return orjson.dumps(body).decode()
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def upstream_bootstrap() -> dict:
+    route = {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": COMPLETION}}}
+    hcm = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "upstream",
+        "route_config": {
+            "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [route]}],
+            "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"}}],
+        },
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+            }
+        ],
+    }
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": UPSTREAM_ADMIN}}},
+        "static_resources": {
+            "listeners": [
+                {
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": UPSTREAM_PORT}},
+                    "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
+                }
+            ]
+        },
+    }
+
+
+def front_bootstrap(scenario: str, config) -> dict:
+    bootstrap = copy.deepcopy(envoy_bootstrap(config))
+    hcm = bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    if scenario == "envoy":
+        hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != "envoy.filters.http.ext_proc"]
+    return bootstrap
+
+
+class Processes:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "wb")
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        self.running.append(process)
+        return process
+
+    def start_envoy(self, name: str, bootstrap: dict, admin_port: int, concurrency: int) -> subprocess.Popen:
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(bootstrap))
+        argv = [envoy_binary(), "-c", str(path), "--log-level", "error", "--disable-hot-restart"]
+        process = self.start(name, [*argv, "--concurrency", str(concurrency)])
+        wait_for(lambda: envoy_ready(admin_port), name, process=process)
+        return process
+
+    def stop(self, process: subprocess.Popen) -> None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self.running.remove(process)
+
+    def stop_all(self) -> None:
+        for process in list(self.running):
+            self.stop(process)
+
+
+_LATENCY = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, script: Path, connections: int, duration: int) -> Result:
+    threads = min(2, connections)
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
+    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} failed requests:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = {int(p): float(v) * _UNIT_MS[u] for p, v, u in _LATENCY.findall(output)}
+    return Result(rps, latency[50], latency[99])
+
+
+def measure(scenario: str, config_path: Path, processes: Processes, script: Path, duration: int) -> tuple[Result, Result]:
+    loaded = load_config(config_path)
+    config = loaded.config
+    helpers: list[subprocess.Popen] = []
+    router_address = f"127.0.0.1:{config.router.port}"
+    if scenario == "noop":
+        helpers.append(processes.start("noop", [sys.executable, str(ROOT / "bench" / "noop_extproc.py"), "--port", str(config.router.port)]))
+        wait_for(lambda: port_open("127.0.0.1", config.router.port), "noop ext_proc", process=helpers[-1])
+    elif scenario == "llmswitch":
+        helpers.append(processes.start("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(config_path)]))
+        wait_for(lambda: router_serving(router_address), "router", process=helpers[-1])
+    front = processes.start_envoy(f"front-{scenario}", front_bootstrap(scenario, config), config.listener.admin_port, 2)
+    url = f"http://127.0.0.1:{config.listener.port}/v1/chat/completions"
+    try:
+        wrk(url, script, 16, 2)  # warm-up: connections, caches, the router's first requests
+        loaded_result = wrk(url, script, 16, duration)
+        single = wrk(url, script, 1, duration)
+    finally:
+        processes.stop(front)
+        for helper in helpers:
+            processes.stop(helper)
+    return loaded_result, single
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat all scenarios, report medians")
+    parser.add_argument("--config", type=Path, default=BENCH_CONFIG)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install -y wrk", file=sys.stderr)
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="llmswitch-bench-"))
+    script = workdir / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [==[{chat_body()}]==]\n"
+    )
+    processes = Processes(workdir)
+    results: dict[str, list[tuple[Result, Result]]] = {s: [] for s in SCENARIOS}
+    console = Console()
+    try:
+        processes.start_envoy("upstream", upstream_bootstrap(), UPSTREAM_ADMIN, 1)
+        for round_index in range(args.rounds):
+            for scenario in SCENARIOS:
+                console.print(f"round {round_index + 1}/{args.rounds}: {scenario} ...")
+                results[scenario].append(measure(scenario, args.config, processes, script, args.duration))
+    finally:
+        processes.stop_all()
+
+    def median(scenario: str, pick) -> float:
+        return statistics.median(pick(r) for r in results[scenario])
+
+    rps = {s: median(s, lambda r: r[0].rps) for s in SCENARIOS}
+    p50 = {s: median(s, lambda r: r[1].p50_ms) for s in SCENARIOS}
+    p99 = {s: median(s, lambda r: r[1].p99_ms) for s in SCENARIOS}
+    table = Table(title=f"body {len(chat_body())} B, {args.duration}s per run, median of {args.rounds} round(s)")
+    for column in ("scenario", "req/s c=16", "vs envoy", "p50 c=1 ms", "p99 c=1 ms", "added p50 ms", "added p99 ms"):
+        table.add_column(column, justify="right")
+    for s in SCENARIOS:
+        table.add_row(
+            s,
+            f"{rps[s]:.0f}",
+            f"{rps[s] / rps['envoy']:.2f}",
+            f"{p50[s]:.2f}",
+            f"{p99[s]:.2f}",
+            f"{p50[s] - p50['envoy']:+.2f}",
+            f"{p99[s] - p99['envoy']:+.2f}",
+        )
+    console.print(table)
+    console.print(f"llmswitch / noop requests/s at c=16: [bold]{rps['llmswitch'] / rps['noop']:.2f}[/] (target >= 0.90)")
+    console.print(f"llmswitch added p50 at c=1: [bold]{p50['llmswitch'] - p50['envoy']:.2f} ms[/] (target <= 1.5 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""A no-op grpc.aio ext_proc server: the same messages as llmswitch, each answered with CONTINUE.
+
+The benchmark's baseline for "what Python ext_proc costs before llmswitch does any work".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import grpc
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    BodyResponse,
+    HeadersResponse,
+    ProcessingResponse,
+    TrailersResponse,
+)
+
+_CONTINUE = {
+    "request_headers": ProcessingResponse(request_headers=HeadersResponse()),
+    "request_body": ProcessingResponse(request_body=BodyResponse()),
+    "response_headers": ProcessingResponse(response_headers=HeadersResponse()),
+    "response_body": ProcessingResponse(response_body=BodyResponse()),
+    "request_trailers": ProcessingResponse(request_trailers=TrailersResponse()),
+    "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
+}
+
+
+class NoopProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
+    async def Process(self, request_iterator, context):
+        async for request in request_iterator:
+            yield _CONTINUE[request.WhichOneof("request")]
+
+
+async def serve(port: int) -> None:
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)])
+    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(NoopProcessor(), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    try:
+        from uvloop import run
+    except ImportError:
+        from asyncio import run
+    run(serve(parser.parse_args().port))
