@@ -33,12 +33,13 @@ def free_ports(count: int) -> list[int]:
 
 def base_config(ports: list[int] | None = None, **routing: object) -> dict:
     """The tests' config: keyword, header and context decisions, a weighted split, two models."""
-    listener, admin, router, small, large = ports or [8080, 9901, 50051, 9001, 9002]
+    listener, admin, router, small, large, metrics = ports or [8080, 9901, 50051, 9001, 9002, 9090]
     return {
         "version": "v1",
         "listener": {"port": listener, "admin_port": admin},
         "router": {"port": router, "max_body_bytes": 65536},
         "routing": {"message_timeout_ms": 2000, **routing},
+        "telemetry": {"metrics": {"port": metrics}},
         "models": [
             {"name": "small-model", "endpoint": f"127.0.0.1:{small}", "pricing": {"input_per_1m": 0.2, "output_per_1m": 0.6}},
             {"name": "large-model", "endpoint": f"127.0.0.1:{large}"},
@@ -81,7 +82,10 @@ def loaded(data: dict) -> LoadedConfig:
 
 
 def write_config(path: Path, data: dict) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    """Write atomically, as config management tools do, so a watcher never reads half a file."""
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(yaml.safe_dump(data, sort_keys=False))
+    staging.replace(path)
     return path
 
 

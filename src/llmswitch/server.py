@@ -1,10 +1,12 @@
-"""Process bootstrap: the grpc.aio server with ext_proc, the Route API and health; worker processes."""
+"""Process bootstrap: the grpc.aio server with ext_proc, the Route API and health; metrics; reload; workers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 from pathlib import Path
 
@@ -16,6 +18,9 @@ from llmswitch.api import RouterApi
 from llmswitch.config import LoadedConfig, load_config
 from llmswitch.extproc.servicer import ExternalProcessor
 from llmswitch.pipeline import RoutingPipeline
+from llmswitch.reload import ConfigReloader, RouterState
+from llmswitch.telemetry import RouterMetrics, Telemetry
+from llmswitch.telemetry.access_log import configure_logging
 from llmswitch.v1 import router_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -23,16 +28,6 @@ log = logging.getLogger(__name__)
 # Room for the headers and framing that travel with the largest accepted body.
 _GRPC_OVERHEAD_BYTES = 1024 * 1024
 _SERVICES = ("", "envoy.service.ext_proc.v3.ExternalProcessor", "llmswitch.v1.Router")
-
-
-class RouterState:
-    """The pipeline new streams use; in-flight streams keep the one they started with."""
-
-    def __init__(self, pipeline: RoutingPipeline) -> None:
-        self.pipeline = pipeline
-
-    def current(self) -> RoutingPipeline:
-        return self.pipeline
 
 
 def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
@@ -45,64 +40,84 @@ def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
     ]
 
 
-async def serve_async(loaded: LoadedConfig, port: int) -> None:
+async def _set_health(servicer: health.aio.HealthServicer, status: int) -> None:
+    for service in _SERVICES:
+        await servicer.set(service, status)
+
+
+async def serve_async(config_path: str | Path, worker: int = 0) -> None:
+    loaded = load_config(config_path)
+    config = loaded.config
+    metrics = RouterMetrics()
+    if config.telemetry.metrics.enabled:
+        metrics.serve(config.telemetry.metrics.port + worker)
+    telemetry = Telemetry(config.telemetry, metrics)
     state = RouterState(RoutingPipeline(loaded))
+    reloader = ConfigReloader(config_path, state, metrics)
+
     server = grpc.aio.server(options=grpc_options(loaded))
-    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessor(state.current), server)
+    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(
+        ExternalProcessor(state.current, telemetry), server
+    )
     router_pb2_grpc.add_RouterServicer_to_server(RouterApi(state.current), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    address = f"{loaded.config.router.address}:{port}"
+    address = f"{config.router.address}:{config.router.port + worker}"
     server.add_insecure_port(address)
     await server.start()
-    for service in _SERVICES:
-        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info("llmswitch listening on %s (config %s, sha256 %s)", address, loaded.source, loaded.sha256[:12])
 
-    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+    background = {loop.create_task(reloader.watch(config.reload.interval_s))} if config.reload.watch else set()
+    loop.add_signal_handler(signal.SIGHUP, lambda: background.add(loop.create_task(reloader.reload("SIGHUP"))))
+    stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
-    grace = loaded.config.router.drain_seconds
+
+    grace = config.router.drain_seconds
     log.info("draining for up to %.1fs", grace)
-    for service in _SERVICES:
-        await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    for task in background:
+        task.cancel()
     await server.stop(grace)
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.gather(*background, return_exceptions=True)
+    telemetry.shutdown()
     log.info("stopped")
 
 
-def run_worker(config_path: str, port: int) -> None:
+def run_worker(config_path: str, worker: int = 0) -> None:
     """Entry point of one router process."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         from uvloop import run
     except ImportError:
         from asyncio import run
-    run(serve_async(load_config(config_path), port))
+    run(serve_async(config_path, worker))
 
 
 def serve(config_path: str | Path) -> None:
     """Run `router.workers` processes, worker i on `router.port + i` (one Envoy cluster lists them all)."""
-    loaded = load_config(config_path)
-    router = loaded.config.router
-    if router.workers == 1:
-        run_worker(str(config_path), router.port)
+    workers = load_config(config_path).config.router.workers
+    if workers == 1:
+        run_worker(str(config_path))
         return
     context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=run_worker, args=(str(config_path), router.port + i), name=f"llmswitch-worker-{i}")
-        for i in range(router.workers)
+    processes = [
+        context.Process(target=run_worker, args=(str(config_path), i), name=f"llmswitch-worker-{i}")
+        for i in range(workers)
     ]
-    for worker in workers:
-        worker.start()
+    for process in processes:
+        process.start()
 
     def forward(signum: int, _frame: object) -> None:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for worker in workers:
-        worker.join()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    for process in processes:
+        process.join()

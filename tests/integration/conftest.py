@@ -10,7 +10,7 @@ from tests.helpers import base_config, free_ports, write_config
 
 
 def start_stack(tmp_path: Path, *, start_router: bool = True, **routing: object) -> LocalStack:
-    path = write_config(tmp_path / "config.yaml", base_config(free_ports(5), **routing))
+    path = write_config(tmp_path / "config.yaml", base_config(free_ports(6), **routing))
     return LocalStack(path, start_router=start_router, log_dir=tmp_path).start()
 
 

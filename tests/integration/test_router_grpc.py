@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def router(tmp_path):
-    data = base_config(free_ports(5))
+    data = base_config(free_ports(6))
     data["router"]["max_body_bytes"] = 8 * 1024 * 1024
     stack = LocalStack(write_config(tmp_path / "c.yaml", data), start_upstreams=False, log_dir=tmp_path)
     stack.start_router_process()

@@ -5,14 +5,23 @@ import pytest
 from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue, HeaderValueOption
 from envoy.service.ext_proc.v3.external_processor_pb2 import HttpBody, HttpHeaders, ProcessingRequest
 
+from llmswitch.config.schema import TelemetryConfig
 from llmswitch.extproc.servicer import RequestProcessor
 from llmswitch.pipeline import RoutingPipeline
+from llmswitch.telemetry import Telemetry
 from tests.helpers import base_config, chat_body, loaded
+
+
+TELEMETRY = Telemetry(TelemetryConfig(access_log=False))
 
 
 @pytest.fixture(scope="module")
 def pipeline() -> RoutingPipeline:
     return RoutingPipeline(loaded(base_config()))
+
+
+def new_processor(pipeline) -> RequestProcessor:
+    return RequestProcessor(pipeline, TELEMETRY)
 
 
 def headers_message(method="POST", path="/v1/chat/completions", end_of_stream=False, **extra: str):
@@ -33,7 +42,7 @@ def set_headers(options: list[HeaderValueOption]) -> dict[str, str]:
 
 
 def exchange(pipeline, body: bytes, **headers: str):
-    processor = RequestProcessor(pipeline)
+    processor = new_processor(pipeline)
     first = processor.handle(headers_message(**headers))
     assert first.WhichOneof("response") == "request_headers"
     return processor, processor.handle(body_message(body))
@@ -93,27 +102,27 @@ def test_errors_are_immediate_openai_json(pipeline, body, status, code):
 
 
 def test_post_without_body_is_400(pipeline):
-    reply = RequestProcessor(pipeline).handle(headers_message(end_of_stream=True))
+    reply = new_processor(pipeline).handle(headers_message(end_of_stream=True))
     assert reply.immediate_response.status.code == 400
     assert orjson.loads(reply.immediate_response.body)["error"]["code"] == "empty_body"
 
 
 def test_models_list_is_answered_by_the_router(pipeline):
-    reply = RequestProcessor(pipeline).handle(headers_message("GET", "/v1/models", end_of_stream=True))
+    reply = new_processor(pipeline).handle(headers_message("GET", "/v1/models", end_of_stream=True))
     assert reply.immediate_response.status.code == 200
     ids = [m["id"] for m in orjson.loads(reply.immediate_response.body)["data"]]
     assert ids == ["auto", "small-model", "large-model"]
 
 
 def test_other_bodyless_requests_continue_without_routing_headers(pipeline):
-    reply = RequestProcessor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
+    reply = new_processor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
     removed = reply.request_headers.response.header_mutation.remove_headers
     assert set(removed) == {"x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision"}
 
 
 def test_body_chunks_are_joined_before_routing(pipeline):
     body = chat_body("write python")
-    processor = RequestProcessor(pipeline)
+    processor = new_processor(pipeline)
     processor.handle(headers_message())
     assert processor.handle(body_message(body[:10], end_of_stream=False)).WhichOneof("response") == "request_body"
     reply = processor.handle(body_message(body[10:]))
@@ -121,7 +130,7 @@ def test_body_chunks_are_joined_before_routing(pipeline):
 
 
 def test_unexpected_failure_is_a_500_not_a_stack_trace(pipeline, monkeypatch):
-    processor = RequestProcessor(pipeline)
+    processor = new_processor(pipeline)
     processor.handle(headers_message())
     monkeypatch.setattr(pipeline, "route", lambda *a: 1 / 0)
     reply = processor.handle(body_message(chat_body("hi")))

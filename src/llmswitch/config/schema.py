@@ -85,6 +85,34 @@ class RoutingConfig(StrictModel):
     )
 
 
+class MetricsConfig(StrictModel):
+    enabled: bool = True
+    port: Port = Field(9090, description="Prometheus /metrics; worker i serves on port + i.")
+
+
+class TracingConfig(StrictModel):
+    enabled: bool | None = Field(
+        None, description="OpenTelemetry traces; unset means on when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set."
+    )
+    endpoint: str | None = Field(None, description="OTLP/gRPC collector; defaults to the OTEL_* environment.")
+    sampling_ratio: float | None = Field(
+        None, ge=0, le=1, description="Parent-based ratio sampler; unset leaves OTEL_TRACES_SAMPLER in charge."
+    )
+    service_name: str = "llmswitch"
+    include_prompt: bool = Field(False, description="Put the user's prompt text in spans. Off: prompts stay private.")
+
+
+class TelemetryConfig(StrictModel):
+    metrics: MetricsConfig = MetricsConfig()
+    tracing: TracingConfig = TracingConfig()
+    access_log: bool = Field(True, description="One JSON log line per request (no prompt text, no API keys).")
+
+
+class ReloadConfig(StrictModel):
+    watch: bool = Field(True, description="Reload when the config file's content changes (ConfigMap swaps included).")
+    interval_s: float = Field(1.0, gt=0, le=3600, description="How often the file is checked.")
+
+
 class Pricing(StrictModel):
     input_per_1m: float = Field(ge=0, description="Price per million prompt tokens.")
     output_per_1m: float = Field(ge=0, description="Price per million completion tokens.")
@@ -254,6 +282,8 @@ class Config(StrictModel):
     listener: ListenerConfig = ListenerConfig()
     router: RouterConfig = RouterConfig()
     routing: RoutingConfig = RoutingConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
+    reload: ReloadConfig = ReloadConfig()
     models: list[ModelConfig] = Field(min_length=1)
     signals: SignalsConfig = SignalsConfig()
     decisions: list[Decision] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from time import perf_counter_ns
 
 import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
@@ -14,6 +15,7 @@ from llmswitch.extproc import responses
 from llmswitch.pipeline import RoutePlan, RoutingPipeline
 from llmswitch.protocols.errors import RequestError, bad_request, internal_error
 from llmswitch.protocols.openai_models import is_models_list, model_list
+from llmswitch.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +25,10 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class RequestProcessor:
     """Handles the messages of one stream, pinned to the pipeline that was current when it began."""
 
-    def __init__(self, pipeline: RoutingPipeline) -> None:
+    def __init__(self, pipeline: RoutingPipeline, telemetry: Telemetry) -> None:
         self.pipeline = pipeline
+        self.telemetry = telemetry
+        self.started_ns = perf_counter_ns()
         self.headers: dict[str, str] = {}
         self.path = "/"
         self.method = "GET"
@@ -50,6 +54,7 @@ class RequestProcessor:
         return responses.CONTINUE_RESPONSE_TRAILERS
 
     def _on_request_headers(self, message: HttpHeaders) -> ProcessingResponse:
+        self.started_ns = perf_counter_ns()
         for entry in message.headers.headers:
             self.headers[entry.key] = entry.raw_value.decode("utf-8", "replace") if entry.raw_value else entry.value
         self.path = self.headers.get(":path", "/")
@@ -59,7 +64,7 @@ class RequestProcessor:
         if is_models_list(self.method, self.path):
             return responses.immediate(200, model_list(self.pipeline.config), "llmswitch_models")
         if self.method in _BODY_METHODS:
-            return responses.error(bad_request("empty_body", "The request body is empty; expected a JSON object."))
+            return self._reject(bad_request("empty_body", "The request body is empty; expected a JSON object."))
         # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
         return responses.continue_request_headers(names.routing_headers(self.pipeline.config.routing.cluster_header))
 
@@ -67,14 +72,21 @@ class RequestProcessor:
         try:
             plan = self.plan = self.pipeline.route(self.headers, body, self.path)
         except RequestError as err:
-            return responses.error(err)
+            return self._reject(err)
         except Exception:
             log.exception("routing failed for %s %s", self.method, self.path)
-            return responses.error(internal_error())
+            return self._reject(internal_error())
         set_headers = responses.routing_headers(
             self.pipeline.config.routing.cluster_header, plan.model.cluster, plan.model.name, plan.decision
         )
+        trace_headers = self.telemetry.routed(self.headers, self.started_ns, plan)
+        if trace_headers:
+            set_headers += tuple(responses.header(k, v) for k, v in trace_headers.items())
         return responses.routed_body(set_headers, plan.body)
+
+    def _reject(self, err: RequestError) -> ProcessingResponse:
+        self.telemetry.rejected(self.headers, self.started_ns, err)
+        return responses.error(err)
 
     def _on_response_headers(self) -> ProcessingResponse:
         if self.plan is None:
@@ -83,12 +95,18 @@ class RequestProcessor:
 
 
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
-    def __init__(self, current_pipeline: Callable[[], RoutingPipeline]) -> None:
+    def __init__(self, current_pipeline: Callable[[], RoutingPipeline], telemetry: Telemetry) -> None:
         self._current_pipeline = current_pipeline
+        self._telemetry = telemetry
 
     async def Process(
         self, request_iterator: AsyncIterator[ProcessingRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[ProcessingResponse]:
-        processor = RequestProcessor(self._current_pipeline())
-        async for request in request_iterator:
-            yield processor.handle(request)
+        processor = RequestProcessor(self._current_pipeline(), self._telemetry)
+        inflight = self._telemetry.metrics.inflight
+        inflight.inc()
+        try:
+            async for request in request_iterator:
+                yield processor.handle(request)
+        finally:
+            inflight.dec()

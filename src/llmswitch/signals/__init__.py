@@ -7,6 +7,7 @@ being evaluated asks for it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import perf_counter_ns
 from typing import Any
 
 from llmswitch.config.schema import SIGNAL_SECTIONS, SignalsConfig
@@ -39,17 +40,22 @@ class SignalSet:
 
 
 class SignalEvaluation:
-    """The signal results of one request, computed on first use."""
+    """The signal results of one request, computed on first use and timed per signal type."""
 
     def __init__(self, signals: dict[SignalKey, Signal], request: RouteRequest) -> None:
         self._signals = signals
         self._request = request
         self.results: dict[SignalKey, SignalResult] = {}
+        # signal type -> (perf_counter_ns of its first evaluation, total ns spent evaluating it)
+        self.timings: dict[str, tuple[int, int]] = {}
 
     def result(self, key: SignalKey) -> SignalResult:
         result = self.results.get(key)
         if result is None:
+            started = perf_counter_ns()
             result = self.results[key] = self._signals[key].evaluate(self._request)
+            first, total = self.timings.get(key[0], (started, 0))
+            self.timings[key[0]] = (first, total + perf_counter_ns() - started)
         return result
 
     def matched(self) -> list[tuple[str, str, float]]:

@@ -1,0 +1,94 @@
+"""Hot reload: a changed config file or SIGHUP builds a new pipeline and swaps it in atomically.
+
+An invalid config, or one whose generated Envoy config differs from the running one (new model
+endpoints, ports, ...: changes the running Envoy cannot follow), is rejected and the old config
+keeps serving. In-flight requests finish on the pipeline they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+
+from llmswitch.config import ConfigError, LoadedConfig, parse_config
+from llmswitch.envoy_config import envoy_bootstrap
+from llmswitch.pipeline import RoutingPipeline
+from llmswitch.telemetry.metrics import RouterMetrics
+
+log = logging.getLogger(__name__)
+
+
+class RouterState:
+    """The pipeline that new streams use."""
+
+    def __init__(self, pipeline: RoutingPipeline) -> None:
+        self.pipeline = pipeline
+
+    def current(self) -> RoutingPipeline:
+        return self.pipeline
+
+
+class ConfigReloader:
+    def __init__(self, path: str | Path, state: RouterState, metrics: RouterMetrics) -> None:
+        self.path = Path(path)
+        self.state = state
+        self.metrics = metrics
+        self._last_seen = state.pipeline.loaded.sha256
+        self._lock = asyncio.Lock()
+        metrics.set_config(state.pipeline.loaded.sha256, state.pipeline.loaded.source)
+
+    def _build(self) -> RoutingPipeline:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(self.path), [f"cannot read file: {exc}"]) from None
+        loaded = parse_config(text, str(self.path))
+        running = self.state.pipeline.config
+        if envoy_bootstrap(loaded.config) != envoy_bootstrap(running):
+            raise ConfigError(
+                loaded.source,
+                ["the generated Envoy config differs from the running one (models, ports, limits or routing "
+                 "settings Envoy reads); regenerate it with `llmswitch envoy-config` and restart instead"],
+            )
+        return RoutingPipeline(loaded)
+
+    async def reload(self, trigger: str) -> bool:
+        """Load, validate and swap in the config file; on any failure keep the current one."""
+        async with self._lock:
+            try:
+                pipeline = await asyncio.to_thread(self._build)
+            except ConfigError as err:
+                self.metrics.reloads.labels("failed").inc()
+                log.error("config reload (%s) rejected, keeping sha256 %s: %s", trigger, self.current.sha256[:12], err)
+                return False
+            except Exception:
+                self.metrics.reloads.labels("failed").inc()
+                log.exception("config reload (%s) failed, keeping sha256 %s", trigger, self.current.sha256[:12])
+                return False
+            self.state.pipeline = pipeline
+            self.metrics.reloads.labels("ok").inc()
+            self.metrics.set_config(pipeline.loaded.sha256, pipeline.loaded.source)
+            log.info("config reloaded (%s): sha256 %s", trigger, pipeline.loaded.sha256[:12])
+            return True
+
+    @property
+    def current(self) -> LoadedConfig:
+        return self.state.pipeline.loaded
+
+    def _file_hash(self) -> str | None:
+        try:
+            return hashlib.sha256(self.path.read_text(encoding="utf-8").encode()).hexdigest()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    async def watch(self, interval_s: float) -> None:
+        """Poll the file's content; reading through the path follows Kubernetes' ConfigMap symlink swaps."""
+        while True:
+            await asyncio.sleep(interval_s)
+            digest = self._file_hash()
+            if digest is None or digest == self._last_seen:
+                continue
+            self._last_seen = digest  # a bad file is reported once, not on every poll
+            await self.reload("file changed")

@@ -1,0 +1,67 @@
+"""Observability of routed requests: Prometheus metrics, OpenTelemetry traces, JSON access logs.
+
+Telemetry settings are read at start-up; a config reload does not change them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from time import perf_counter_ns
+
+from llmswitch.config.schema import TelemetryConfig
+from llmswitch.pipeline import RoutePlan
+from llmswitch.protocols.errors import RequestError
+from llmswitch.telemetry.access_log import ACCESS_LOGGER
+from llmswitch.telemetry.metrics import RouterMetrics
+from llmswitch.telemetry.tracing import RouteTracer, tracing_enabled
+
+_NS_PER_S = 1e9
+_access = logging.getLogger(ACCESS_LOGGER)
+
+
+class Telemetry:
+    def __init__(self, config: TelemetryConfig, metrics: RouterMetrics | None = None) -> None:
+        self.metrics = metrics or RouterMetrics()
+        self.tracer = RouteTracer(config.tracing) if tracing_enabled(config.tracing) else None
+        self.access_log = config.access_log
+
+    def routed(self, headers: Mapping[str, str], started_ns: int, plan: RoutePlan) -> dict[str, str]:
+        """Record a routed request; returns headers (trace context) to add to the upstream request."""
+        metrics = self.metrics
+        timings = plan.timings
+        metrics.route_counter(plan.decision, plan.model.name).inc()
+        metrics.routing_seconds.observe((timings.end - timings.start) / _NS_PER_S)
+        for signal_type, (_, total) in timings.signals.items():
+            metrics.signal_histogram(signal_type).observe(total / _NS_PER_S)
+        if self.access_log:
+            self._log(headers, started_ns, 200, decision=plan.decision, model=plan.model.name)
+        if self.tracer is None:
+            return {}
+        return self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
+
+    def rejected(self, headers: Mapping[str, str], started_ns: int, error: RequestError) -> None:
+        self.metrics.errors.labels(error.code).inc()
+        if self.access_log:
+            self._log(headers, started_ns, error.status, error=error.code)
+        if self.tracer is not None:
+            self.tracer.record(headers, started_ns, error=error)
+
+    def _log(self, headers: Mapping[str, str], started_ns: int, status: int, **fields: str) -> None:
+        _access.info(
+            {
+                "request_id": headers.get("x-request-id"),
+                "method": headers.get(":method"),
+                "path": headers.get(":path"),
+                "status": status,
+                **fields,
+                "latency_ms": round((perf_counter_ns() - started_ns) / 1e6, 3),
+            }
+        )
+
+    def shutdown(self) -> None:
+        if self.tracer is not None:
+            self.tracer.shutdown()
+
+
+__all__ = ["RouterMetrics", "Telemetry"]
