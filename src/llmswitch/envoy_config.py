@@ -74,8 +74,17 @@ def _cluster(name: str, endpoints: list[tuple[str, int]], *, http2: bool = False
     return cluster
 
 
-def _model_cluster(model: ModelConfig) -> dict:
-    return _cluster(model.cluster, [(model.host, model.port)], tls_sni=model.host if model.tls else None)
+def _model_cluster(model: ModelConfig, config: Config) -> dict:
+    cluster = _cluster(model.cluster, [(model.host, model.port)], tls_sni=model.host if model.tls else None)
+    outlier = config.routing.outlier_detection
+    if outlier.enabled:
+        cluster["outlier_detection"] = {
+            "consecutive_5xx": outlier.consecutive_5xx,
+            "interval": f"{outlier.interval_s:g}s",
+            "base_ejection_time": f"{outlier.base_ejection_time_s:g}s",
+            "max_ejection_percent": 100,
+        }
+    return cluster
 
 
 def _router_cluster(config: Config) -> dict:
@@ -108,6 +117,39 @@ def _ext_proc_filter(config: Config) -> dict:
     }
 
 
+def _observer_filter(config: Config) -> dict:
+    """Sees routed requests and their responses without holding them: usage, cost, health, budgets."""
+    return {
+        "name": "llmswitch.response_observer",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
+            observability_mode=True,
+            failure_mode_allow=True,
+            processing_mode={
+                "request_header_mode": "SEND",
+                "request_body_mode": "NONE",
+                "request_trailer_mode": "SKIP",
+                "response_header_mode": "SEND",
+                "response_body_mode": "STREAMED",
+                "response_trailer_mode": "SKIP",
+            },
+        ),
+    }
+
+
+def _retry_policy(config: Config) -> dict:
+    retries = config.routing.retries
+    policy: dict[str, Any] = {
+        "retry_on": retries.retry_on,
+        "num_retries": retries.num_retries,
+        "retriable_status_codes": retries.retriable_status_codes,
+    }
+    if retries.per_try_timeout_s:
+        policy["per_try_timeout"] = f"{retries.per_try_timeout_s:g}s"
+    return policy
+
+
 def _local_reply_config() -> dict:
     """Envoy's own error replies (body too large, router or model unreachable) in OpenAI's error shape.
 
@@ -138,7 +180,14 @@ def _local_reply_config() -> dict:
 def _http_connection_manager(config: Config) -> dict:
     routing = config.routing
     default = config.model(config.default_model)
-    timeout = f"{routing.request_timeout_s:g}s"
+    upstream = {
+        "timeout": f"{routing.request_timeout_s:g}s",
+        "auto_host_rewrite": True,
+        "retry_policy": _retry_policy(config),
+    }
+    filters = [_ext_proc_filter(config)]
+    if config.accounting.enabled:
+        filters.append(_observer_filter(config))
     return _typed(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="llmswitch",
@@ -162,19 +211,21 @@ def _http_connection_manager(config: Config) -> dict:
                         {
                             "name": "routed",
                             "match": {"prefix": "/", "headers": [{"name": routing.cluster_header, "present_match": True}]},
-                            "route": {"cluster_header": routing.cluster_header, "timeout": timeout, "auto_host_rewrite": True},
+                            "route": {"cluster_header": routing.cluster_header, **upstream},
                         },
                         {
                             "name": "default_model",
                             "match": {"prefix": "/"},
-                            "route": {"cluster": default.cluster, "timeout": timeout, "auto_host_rewrite": True},
+                            "route": {"cluster": default.cluster, **upstream},
                         },
                     ],
                 }
             ],
+            # Internal to Envoy and the router: the observer reads it, the model never sees it.
+            "request_headers_to_remove": [names.BUDGET],
         },
         http_filters=[
-            _ext_proc_filter(config),
+            *filters,
             {"name": "envoy.filters.http.router", "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")},
         ],
         local_reply_config=_local_reply_config(),
@@ -204,7 +255,7 @@ def envoy_bootstrap(config: Config) -> dict:
                     ],
                 }
             ],
-            "clusters": [_router_cluster(config), *(_model_cluster(m) for m in config.models)],
+            "clusters": [_router_cluster(config), *(_model_cluster(m, config) for m in config.models)],
         },
     }
 

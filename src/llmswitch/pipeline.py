@@ -6,6 +6,7 @@ all call `RoutingPipeline.route`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from time import perf_counter_ns
@@ -13,14 +14,18 @@ from typing import Any
 
 import orjson
 
-from llmswitch.config import LoadedConfig
-from llmswitch.config.schema import ModelConfig
+from llmswitch.budget import BudgetGuard
+from llmswitch.budget.store import BudgetStore, MemoryStore
+from llmswitch.config import ConfigError, LoadedConfig
+from llmswitch.config.schema import Decision, ModelConfig
 from llmswitch.decisions import by_priority, first_match
+from llmswitch.health import HealthTracker
 from llmswitch.protocols.errors import bad_request, model_not_found, too_large
 from llmswitch.protocols.openai_chat import load_json_object, parse_chat, requested_model
 from llmswitch.request import RouteRequest
 from llmswitch.selection import build_selector
 from llmswitch.signals import SignalSet
+from llmswitch.tokens import BYTES_PER_TOKEN
 
 DEFAULT_DECISION = "default"
 PASSTHROUGH_DECISION = "passthrough"
@@ -38,7 +43,7 @@ class RouteTimings:
     """signal type -> (start, total duration)"""
 
 
-@dataclass(frozen=True)
+@dataclass
 class RoutePlan:
     model: ModelConfig
     decision: str
@@ -51,25 +56,61 @@ class RoutePlan:
     timings: RouteTimings
     prompt: str = ""
     """The user's text, for traces that opt in to prompts."""
+    prompt_tokens: int = 0
+    """Estimated prompt tokens, for budget reservations."""
+    max_completion_tokens: int | None = None
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The parsed body, kept so a later step (a budget downgrade) can re-render it."""
 
 
 def is_chat_completions(path: str) -> bool:
     return path.partition("?")[0].endswith("/chat/completions")
 
 
+def _max_completion_tokens(data: dict[str, Any]) -> int | None:
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _upstream_credentials(loaded: LoadedConfig) -> dict[str, str]:
+    """model name -> Authorization value, from the environment variables the config names."""
+    credentials, missing = {}, []
+    for index, model in enumerate(loaded.config.models):
+        if model.api_key_env is None:
+            continue
+        key = os.environ.get(model.api_key_env)
+        if key:
+            credentials[model.name] = f"Bearer {key}"
+        else:
+            missing.append(f"models[{index}].api_key_env: environment variable {model.api_key_env} is not set")
+    if missing:
+        raise ConfigError(loaded.source, missing)
+    return credentials
+
+
 class RoutingPipeline:
     """Routes request bodies under one immutable config; build a new one to reload."""
 
-    def __init__(self, loaded: LoadedConfig) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, health: HealthTracker | None = None, budget_store: BudgetStore | None = None
+    ) -> None:
         self.loaded = loaded
         config = loaded.config
         self.config = config
+        self.health = health or HealthTracker(config.health)
+        self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
+        self.upstream_auth = _upstream_credentials(loaded)
         self._models = {m.name: m for m in config.models}
         self._auto = frozenset(config.routing.auto_models)
         self._signals = SignalSet(config.signals)
         self._decisions = by_priority(config.decisions)
         self._selectors = {d.name: build_selector(d) for d in config.decisions}
         self._default = self._models[config.default_model]
+        self._fallbacks = [self._models[name] for name in config.routing.fallback_models]
+        self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
         self.max_body_bytes = config.router.max_body_bytes
 
     def route(self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions") -> RoutePlan:
@@ -81,7 +122,7 @@ class RoutingPipeline:
         model_name = requested_model(data)
         model = self._models.get(model_name)
         if model is not None:
-            return self._passthrough(model, data, start)
+            return self._passthrough(model, data, len(body), start)
         if model_name not in self._auto:
             raise model_not_found(model_name)
         if not is_chat_completions(path):
@@ -97,18 +138,68 @@ class RoutingPipeline:
             selection = self._selectors[decision.name].select(request)
             chosen, name = self._models[selection.model], decision.name
             algorithm, reason = decision.algorithm.type, selection.reason
-        body = request.chat.with_model(chosen.body_model)
+        if not self.health.is_healthy(chosen.name):
+            chosen, reason = self._fallback(chosen, decision, reason)
+        body = self.render_body(data, chosen)
         end = perf_counter_ns()
-        timings = RouteTimings(start, end, (decided, selected), (selected, end), signals.timings)
-        matched = tuple(signals.matched())
-        return RoutePlan(chosen, name, algorithm, reason, matched, body, model_name, timings, request.chat.user_text)
+        return RoutePlan(
+            chosen,
+            name,
+            algorithm,
+            reason,
+            tuple(signals.matched()),
+            body,
+            model_name,
+            RouteTimings(start, end, (decided, selected), (selected, end), signals.timings),
+            request.chat.user_text,
+            request.prompt_tokens,
+            _max_completion_tokens(data),
+            data,
+        )
 
-    @staticmethod
-    def _passthrough(model: ModelConfig, data: dict[str, Any], start: int) -> RoutePlan:
-        body = None
-        if model.upstream_model is not None:
+    def _fallback(self, chosen: ModelConfig, decision: Decision | None, reason: str) -> tuple[ModelConfig, str]:
+        """The first healthy model along the decision's modelRefs, the fallback chain, then default_model."""
+        refs = [self._models[r.model] for r in decision.model_refs] if decision is not None else []
+        for candidate in (*refs, *self._fallbacks, self._default):
+            if self.health.is_healthy(candidate.name):
+                return candidate, f"{reason}; {chosen.name} unhealthy, fell back to {candidate.name}"
+        return chosen, f"{reason}; every fallback is unhealthy too"
+
+    def render_body(self, data: dict[str, Any], model: ModelConfig) -> bytes | None:
+        """Rewrite `model` (and ask streams for usage when accounting is on); None if nothing changed."""
+        changed = False
+        if data.get("model") != model.body_model:
             data["model"] = model.body_model
-            body = orjson.dumps(data)
-        timings = RouteTimings(start, perf_counter_ns())
-        reason = "the request named this model"
-        return RoutePlan(model, PASSTHROUGH_DECISION, "passthrough", reason, (), body, model.name, timings)
+            changed = True
+        if self._inject_stream_usage and data.get("stream") is True:
+            options = data.get("stream_options")
+            if not (isinstance(options, dict) and options.get("include_usage") is True):
+                data["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+                changed = True
+        return orjson.dumps(data) if changed else None
+
+    def downgrade_model(self) -> ModelConfig:
+        """Where over-budget requests go: budget.downgrade_model, else the model with the lowest prices."""
+        configured = self.config.budget.downgrade_model
+        if configured is not None:
+            return self._models[configured]
+        return min(self.config.models, key=lambda m: (m.pricing.input_per_1m + m.pricing.output_per_1m) if m.pricing else 0.0)
+
+    def model(self, name: str) -> ModelConfig:
+        return self._models[name]
+
+    def _passthrough(self, model: ModelConfig, data: dict[str, Any], size: int, start: int) -> RoutePlan:
+        body = self.render_body(data, model)
+        return RoutePlan(
+            model,
+            PASSTHROUGH_DECISION,
+            "passthrough",
+            "the request named this model",
+            (),
+            body,
+            model.name,
+            RouteTimings(start, perf_counter_ns()),
+            prompt_tokens=size // BYTES_PER_TOKEN,
+            max_completion_tokens=_max_completion_tokens(data),
+            data=data,
+        )

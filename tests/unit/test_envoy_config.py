@@ -56,6 +56,16 @@ def test_ext_proc_filter_follows_the_routing_rules():
     assert ext_proc["failure_mode_allow"] is True
     assert ext_proc["message_timeout"] == "0.35s"
     assert hcm(bootstrap)["http_filters"][-1]["name"] == "envoy.filters.http.router"
+    observer = hcm(bootstrap)["http_filters"][1]["typed_config"]
+    assert observer["observability_mode"] is True and observer["failure_mode_allow"] is True
+    assert observer["processing_mode"]["response_body_mode"] == "STREAMED"
+
+
+def test_accounting_off_removes_the_observer():
+    data = base_config()
+    data["accounting"] = {"enabled": False}
+    names = [f["name"] for f in hcm(envoy_bootstrap(loaded(data).config))["http_filters"]]
+    assert names == ["envoy.filters.http.ext_proc", "envoy.filters.http.router"]
 
 
 def test_response_headers_can_be_switched_off():
@@ -72,7 +82,11 @@ def test_routes_clusters_and_limits():
     assert routes[0]["route"]["cluster_header"] == "x-llmswitch-cluster"
     assert routes[1]["route"]["cluster"] == "model_small-model"  # the default model, for fail-open
     removed = [m["remove"] for m in hcm(bootstrap)["early_header_mutation_extensions"][0]["typed_config"]["mutations"]]
-    assert removed == ["x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision"]
+    assert removed == ["x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", "x-llmswitch-budget"]
+    assert hcm(bootstrap)["route_config"]["request_headers_to_remove"] == ["x-llmswitch-budget"]
+    assert routes[0]["route"]["retry_policy"]["retry_on"] == "connect-failure,reset,retriable-status-codes"
+    clusters = {c["name"]: c for c in bootstrap["static_resources"]["clusters"]}
+    assert clusters["model_large-model"]["outlier_detection"]["consecutive_5xx"] == 5
     clusters = {c["name"]: c for c in bootstrap["static_resources"]["clusters"]}
     assert set(clusters) == {"llmswitch_router", "model_small-model", "model_large-model"}
     assert "http2_protocol_options" in yaml.safe_dump(clusters["llmswitch_router"])

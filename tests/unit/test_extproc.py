@@ -41,16 +41,16 @@ def set_headers(options: list[HeaderValueOption]) -> dict[str, str]:
     return {o.header.key: o.header.raw_value.decode() for o in options}
 
 
-def exchange(pipeline, body: bytes, **headers: str):
+async def exchange(pipeline, body: bytes, **headers: str):
     processor = new_processor(pipeline)
-    first = processor.handle(headers_message(**headers))
+    first = await processor.handle(headers_message(**headers))
     assert first.WhichOneof("response") == "request_headers"
-    return processor, processor.handle(body_message(body))
+    return processor, await processor.handle(body_message(body))
 
 
-def test_routed_body_sets_headers_body_and_content_length_and_clears_route_cache(pipeline):
+async def test_routed_body_sets_headers_body_and_content_length_and_clears_route_cache(pipeline):
     body = chat_body("write python")
-    _, reply = exchange(pipeline, body)
+    _, reply = await exchange(pipeline, body)
     assert reply.WhichOneof("response") == "request_body"
     common = reply.request_body.response
     assert common.clear_route_cache is True
@@ -64,24 +64,24 @@ def test_routed_body_sets_headers_body_and_content_length_and_clears_route_cache
     }
 
 
-def test_spoofed_routing_headers_are_overwritten(pipeline):
-    _, reply = exchange(
+async def test_spoofed_routing_headers_are_overwritten(pipeline):
+    _, reply = await exchange(
         pipeline, chat_body("hello"), **{"x-llmswitch-cluster": "model_large-model", "x-selected-model": "large-model"}
     )
     assert set_headers(reply.request_body.response.header_mutation.set_headers)["x-llmswitch-cluster"] == "model_small-model"
 
 
-def test_passthrough_keeps_the_body(pipeline):
-    _, reply = exchange(pipeline, chat_body("hello", model="large-model"))
+async def test_passthrough_keeps_the_body(pipeline):
+    _, reply = await exchange(pipeline, chat_body("hello", model="large-model"))
     common = reply.request_body.response
     assert not common.HasField("body_mutation")
     headers = set_headers(common.header_mutation.set_headers)
     assert "content-length" not in headers and headers["x-llmswitch-decision"] == "passthrough"
 
 
-def test_response_headers_name_the_model_and_decision(pipeline):
-    processor, _ = exchange(pipeline, chat_body("write python"))
-    reply = processor.handle(ProcessingRequest(response_headers=HttpHeaders()))
+async def test_response_headers_name_the_model_and_decision(pipeline):
+    processor, _ = await exchange(pipeline, chat_body("write python"))
+    reply = await processor.handle(ProcessingRequest(response_headers=HttpHeaders()))
     assert reply.WhichOneof("response") == "response_headers"
     assert set_headers(reply.response_headers.response.header_mutation.set_headers) == {
         "x-llmswitch-model": "large-model",
@@ -93,46 +93,46 @@ def test_response_headers_name_the_model_and_decision(pipeline):
     ("body", "status", "code"),
     [(b"{oops", 400, "invalid_json"), (chat_body("x", model="nope"), 404, "model_not_found")],
 )
-def test_errors_are_immediate_openai_json(pipeline, body, status, code):
-    _, reply = exchange(pipeline, body)
+async def test_errors_are_immediate_openai_json(pipeline, body, status, code):
+    _, reply = await exchange(pipeline, body)
     immediate = reply.immediate_response
     assert immediate.status.code == status
     assert set_headers(immediate.headers.set_headers) == {"content-type": "application/json"}
     assert orjson.loads(immediate.body)["error"]["code"] == code
 
 
-def test_post_without_body_is_400(pipeline):
-    reply = new_processor(pipeline).handle(headers_message(end_of_stream=True))
+async def test_post_without_body_is_400(pipeline):
+    reply = await new_processor(pipeline).handle(headers_message(end_of_stream=True))
     assert reply.immediate_response.status.code == 400
     assert orjson.loads(reply.immediate_response.body)["error"]["code"] == "empty_body"
 
 
-def test_models_list_is_answered_by_the_router(pipeline):
-    reply = new_processor(pipeline).handle(headers_message("GET", "/v1/models", end_of_stream=True))
+async def test_models_list_is_answered_by_the_router(pipeline):
+    reply = await new_processor(pipeline).handle(headers_message("GET", "/v1/models", end_of_stream=True))
     assert reply.immediate_response.status.code == 200
     ids = [m["id"] for m in orjson.loads(reply.immediate_response.body)["data"]]
     assert ids == ["auto", "small-model", "large-model"]
 
 
-def test_other_bodyless_requests_continue_without_routing_headers(pipeline):
-    reply = new_processor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
+async def test_other_bodyless_requests_continue_without_routing_headers(pipeline):
+    reply = await new_processor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
     removed = reply.request_headers.response.header_mutation.remove_headers
-    assert set(removed) == {"x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision"}
+    assert set(removed) == {"x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", "x-llmswitch-budget"}
 
 
-def test_body_chunks_are_joined_before_routing(pipeline):
+async def test_body_chunks_are_joined_before_routing(pipeline):
     body = chat_body("write python")
     processor = new_processor(pipeline)
-    processor.handle(headers_message())
-    assert processor.handle(body_message(body[:10], end_of_stream=False)).WhichOneof("response") == "request_body"
-    reply = processor.handle(body_message(body[10:]))
+    await processor.handle(headers_message())
+    assert (await processor.handle(body_message(body[:10], end_of_stream=False))).WhichOneof("response") == "request_body"
+    reply = await processor.handle(body_message(body[10:]))
     assert orjson.loads(reply.request_body.response.body_mutation.body)["model"] == "large-model"
 
 
-def test_unexpected_failure_is_a_500_not_a_stack_trace(pipeline, monkeypatch):
+async def test_unexpected_failure_is_a_500_not_a_stack_trace(pipeline, monkeypatch):
     processor = new_processor(pipeline)
-    processor.handle(headers_message())
+    await processor.handle(headers_message())
     monkeypatch.setattr(pipeline, "route", lambda *a: 1 / 0)
-    reply = processor.handle(body_message(chat_body("hi")))
+    reply = await processor.handle(body_message(chat_body("hi")))
     assert reply.immediate_response.status.code == 500
     assert orjson.loads(reply.immediate_response.body)["error"]["type"] == "server_error"

@@ -63,6 +63,24 @@ class RouterConfig(StrictModel):
     drain_seconds: float = Field(5.0, ge=0, description="Grace period for in-flight streams on SIGTERM.")
 
 
+class RetryConfig(StrictModel):
+    """Envoy retries, only before the response starts (a streamed answer is never replayed)."""
+
+    num_retries: int = Field(1, ge=0, le=10)
+    retry_on: str = Field("connect-failure,reset,retriable-status-codes", description="Envoy retry_on conditions.")
+    retriable_status_codes: list[int] = Field([502, 503, 504])
+    per_try_timeout_s: float = Field(0, ge=0, description="0: each try may take the whole request timeout.")
+
+
+class OutlierDetectionConfig(StrictModel):
+    """Envoy passive health checking of each model cluster's endpoints."""
+
+    enabled: bool = True
+    consecutive_5xx: int = Field(5, ge=1)
+    interval_s: float = Field(10, gt=0)
+    base_ejection_time_s: float = Field(30, gt=0)
+
+
 class RoutingConfig(StrictModel):
     auto_models: list[Name] = Field(["auto"], min_length=1, description='Request "model" values that trigger routing.')
     cluster_header: HeaderName = "x-llmswitch-cluster"
@@ -83,6 +101,66 @@ class RoutingConfig(StrictModel):
         True,
         description="Add x-llmswitch-model and x-llmswitch-decision to responses (costs one extra ext_proc message).",
     )
+    fallback_models: list[Name] = Field(
+        [], description="Tried in order when a decision's models are all unhealthy, before default_model."
+    )
+    retries: RetryConfig = RetryConfig()
+    outlier_detection: OutlierDetectionConfig = OutlierDetectionConfig()
+
+
+class HealthConfig(StrictModel):
+    """Router-side model health: N failures (5xx, resets, timeouts) within a window take a model out of rotation."""
+
+    enabled: bool = True
+    failure_threshold: int = Field(3, ge=1)
+    window_s: float = Field(30, gt=0)
+    cooldown_s: float = Field(30, gt=0)
+
+
+class AccountingConfig(StrictModel):
+    """Observe responses (an observability-mode ext_proc stream: no added latency) for usage, cost and health."""
+
+    enabled: bool = Field(True, description="Needed for usage/cost metrics, budgets and router-side health.")
+    inject_stream_usage: bool = Field(
+        True, description="Add stream_options.include_usage to streaming requests that lack it."
+    )
+    max_response_bytes: int = Field(4 * MIB, ge=1024, description="Larger JSON responses are not parsed for usage.")
+
+
+class BudgetLimit(StrictModel):
+    scope: Literal["global", "daily", "tenant", "tenant_daily"] = Field(
+        description="global: all time; daily: per UTC day; tenant: per tenant, all time; tenant_daily: per tenant per day."
+    )
+    amount: float = Field(gt=0, description="In the currency of models[].pricing.")
+
+
+class BudgetStoreConfig(StrictModel):
+    type: Literal["memory", "redis"] = Field("memory", description="memory: one replica; redis: shared by replicas.")
+    url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL, for type redis.")
+    key_prefix: str = "llmswitch:budget"
+
+
+class TenantKey(StrictModel):
+    name: Name
+    api_key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 hex of the tenant's bearer token.")
+
+
+class BudgetConfig(StrictModel):
+    limits: list[BudgetLimit] = []
+    tenants: list[TenantKey] = Field(
+        [], description="Tenants identified by their API key; when set, the tenant header is ignored."
+    )
+    tenant_header: HeaderName = Field(
+        "x-tenant-id", description="Tenant header, trusted only if an authentication layer in front sets it."
+    )
+    on_exceeded: Literal["downgrade", "reject"] = Field(
+        "downgrade", description="downgrade: route to downgrade_model; reject: 429 insufficient_quota."
+    )
+    downgrade_model: Name | None = Field(None, description="Defaults to the model with the lowest pricing.")
+    completion_estimate_tokens: int = Field(
+        512, ge=1, description="Completion tokens reserved for a request without max_tokens, until its usage is known."
+    )
+    store: BudgetStoreConfig = BudgetStoreConfig()
 
 
 class MetricsConfig(StrictModel):
@@ -125,6 +203,11 @@ class ModelConfig(StrictModel):
         None, min_length=1, description="The model id sent to the upstream in the body; defaults to name."
     )
     tls: bool = Field(False, description="Connect to the endpoint over TLS (hosted APIs), with SNI set to its host.")
+    api_key_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding this model's API key; the router sends it upstream as a bearer token.",
+    )
     description: str = ""
     pricing: Pricing | None = None
     context_window: int | None = Field(None, ge=1, description="Maximum tokens the model accepts.")
@@ -284,6 +367,9 @@ class Config(StrictModel):
     routing: RoutingConfig = RoutingConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
     reload: ReloadConfig = ReloadConfig()
+    health: HealthConfig = HealthConfig()
+    accounting: AccountingConfig = AccountingConfig()
+    budget: BudgetConfig = BudgetConfig()
     models: list[ModelConfig] = Field(min_length=1)
     signals: SignalsConfig = SignalsConfig()
     decisions: list[Decision] = []
@@ -332,6 +418,12 @@ def _reference_problems(config: Config):
     known_models = set(model_names)
     if config.default_model not in known_models:
         yield f"default_model: unknown model {config.default_model!r}"
+    for index, fallback in enumerate(config.routing.fallback_models):
+        if fallback not in known_models:
+            yield f"routing.fallback_models[{index}]: unknown model {fallback!r}"
+    downgrade = config.budget.downgrade_model
+    if downgrade is not None and downgrade not in known_models:
+        yield f"budget.downgrade_model: unknown model {downgrade!r}"
     for index, auto in enumerate(config.routing.auto_models):
         if auto in known_models:
             yield f"routing.auto_models[{index}]: {auto!r} is also a model name"

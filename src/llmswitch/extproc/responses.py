@@ -48,13 +48,14 @@ CONTINUE_RESPONSE_TRAILERS = ProcessingResponse(response_trailers=TrailersRespon
 
 
 @lru_cache(maxsize=4096)
-def routing_headers(cluster_header: str, cluster: str, model: str, decision: str) -> tuple[HeaderValueOption, ...]:
+def routing_headers(
+    cluster_header: str, cluster: str, model: str, decision: str, authorization: str | None = None
+) -> tuple[HeaderValueOption, ...]:
     """The headers that send a request to its model; cached, as few (model, decision) pairs exist."""
-    return (
-        header(cluster_header, cluster),
-        header(names.SELECTED_MODEL, model),
-        header(names.DECISION, decision),
-    )
+    routing = (header(cluster_header, cluster), header(names.SELECTED_MODEL, model), header(names.DECISION, decision))
+    if authorization is None:
+        return routing
+    return (*routing, header("authorization", authorization))
 
 
 def routed_body(set_headers: tuple[HeaderValueOption, ...], body: bytes | None) -> ProcessingResponse:

@@ -1,7 +1,12 @@
-"""The ext_proc `Process` stream: one HTTP request per gRPC stream, one reply per message."""
+"""The ext_proc `Process` stream: one HTTP request per gRPC stream, one reply per message.
+
+A stream whose first message has `observability_mode` set comes from the response-observer filter
+and is handed to `ResponseObserver`; it gets no replies.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from time import perf_counter_ns
@@ -11,9 +16,11 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest, ProcessingResponse
 
 from llmswitch import headers as names
+from llmswitch.budget import BUDGET_HEADER
 from llmswitch.extproc import responses
+from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
 from llmswitch.pipeline import RoutePlan, RoutingPipeline
-from llmswitch.protocols.errors import RequestError, bad_request, internal_error
+from llmswitch.protocols.errors import RequestError, bad_request, insufficient_quota, internal_error
 from llmswitch.protocols.openai_models import is_models_list, model_list
 from llmswitch.telemetry import Telemetry
 
@@ -35,7 +42,7 @@ class RequestProcessor:
         self.body_chunks: list[bytes] = []
         self.plan: RoutePlan | None = None
 
-    def handle(self, request: ProcessingRequest) -> ProcessingResponse:
+    async def handle(self, request: ProcessingRequest) -> ProcessingResponse:
         kind = request.WhichOneof("request")
         if kind == "request_headers":
             return self._on_request_headers(request.request_headers)
@@ -44,7 +51,7 @@ class RequestProcessor:
             self.body_chunks.append(body.body)
             if not body.end_of_stream:
                 return responses.CONTINUE_REQUEST_BODY
-            return self._on_request_body(b"".join(self.body_chunks))
+            return await self._on_request_body(b"".join(self.body_chunks))
         if kind == "response_headers":
             return self._on_response_headers()
         if kind == "response_body":
@@ -68,21 +75,51 @@ class RequestProcessor:
         # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
         return responses.continue_request_headers(names.routing_headers(self.pipeline.config.routing.cluster_header))
 
-    def _on_request_body(self, body: bytes) -> ProcessingResponse:
+    async def _on_request_body(self, body: bytes) -> ProcessingResponse:
         try:
-            plan = self.plan = self.pipeline.route(self.headers, body, self.path)
+            plan = self.pipeline.route(self.headers, body, self.path)
+            budget_header = None
+            if self.pipeline.budget.active:
+                plan, budget_header = await self._charge_budget(plan)
         except RequestError as err:
             return self._reject(err)
         except Exception:
             log.exception("routing failed for %s %s", self.method, self.path)
             return self._reject(internal_error())
+        self.plan = plan
         set_headers = responses.routing_headers(
-            self.pipeline.config.routing.cluster_header, plan.model.cluster, plan.model.name, plan.decision
+            self.pipeline.config.routing.cluster_header,
+            plan.model.cluster,
+            plan.model.name,
+            plan.decision,
+            self.pipeline.upstream_auth.get(plan.model.name),
         )
         trace_headers = self.telemetry.routed(self.headers, self.started_ns, plan)
         if trace_headers:
             set_headers += tuple(responses.header(k, v) for k, v in trace_headers.items())
+        if budget_header is not None:
+            set_headers += (responses.header(BUDGET_HEADER, budget_header),)
         return responses.routed_body(set_headers, plan.body)
+
+    async def _charge_budget(self, plan: RoutePlan) -> tuple[RoutePlan, str]:
+        """Reserve the request's estimated cost; past a limit, downgrade or reject as configured."""
+        guard = self.pipeline.budget
+        tenant = guard.tenant(self.headers)
+        reservation = await guard.admit(tenant, plan.model, plan.prompt_tokens, plan.max_completion_tokens)
+        if reservation is None:
+            if guard.config.on_exceeded == "reject":
+                raise insufficient_quota()
+            cheaper = self.pipeline.downgrade_model()
+            self.telemetry.metrics.budget_downgrades.inc()
+            plan = dataclasses.replace(
+                plan,
+                model=cheaper,
+                body=self.pipeline.render_body(plan.data, cheaper),
+                reason=f"{plan.reason}; budget exhausted, downgraded to {cheaper.name}",
+            )
+            # Past the limit spend is still tracked: charged without a limit check.
+            reservation = await guard.charge(tenant, cheaper, plan.prompt_tokens, plan.max_completion_tokens)
+        return plan, reservation.header()
 
     def _reject(self, err: RequestError) -> ProcessingResponse:
         self.telemetry.rejected(self.headers, self.started_ns, err)
@@ -98,15 +135,29 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def __init__(self, current_pipeline: Callable[[], RoutingPipeline], telemetry: Telemetry) -> None:
         self._current_pipeline = current_pipeline
         self._telemetry = telemetry
+        self.observer_tasks = ObserverTasks()
 
     async def Process(
         self, request_iterator: AsyncIterator[ProcessingRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[ProcessingResponse]:
-        processor = RequestProcessor(self._current_pipeline(), self._telemetry)
+        pipeline = self._current_pipeline()
         inflight = self._telemetry.metrics.inflight
         inflight.inc()
         try:
+            processor: RequestProcessor | None = None
+            observer: ResponseObserver | None = None
             async for request in request_iterator:
-                yield processor.handle(request)
+                if observer is not None:
+                    observer.observe(request)
+                elif processor is not None:
+                    yield await processor.handle(request)
+                elif request.observability_mode:
+                    observer = ResponseObserver(pipeline, self._telemetry)
+                    observer.observe(request)
+                else:
+                    processor = RequestProcessor(pipeline, self._telemetry)
+                    yield await processor.handle(request)
         finally:
             inflight.dec()
+            if observer is not None:
+                self.observer_tasks.spawn(observer)

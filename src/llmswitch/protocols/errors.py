@@ -30,5 +30,11 @@ def too_large(size: int, limit: int) -> RequestError:
     return RequestError(413, "request_too_large", f"Request body of {size} bytes exceeds the limit of {limit} bytes.")
 
 
+def insufficient_quota() -> RequestError:
+    return RequestError(
+        429, "insufficient_quota", "The spend budget for this request is exhausted.", type="insufficient_quota"
+    )
+
+
 def internal_error() -> RequestError:
     return RequestError(500, "router_error", "The router failed to process the request.", type="server_error")

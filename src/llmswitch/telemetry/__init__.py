@@ -47,6 +47,27 @@ class Telemetry:
         if self.tracer is not None:
             self.tracer.record(headers, started_ns, error=error)
 
+    def response(
+        self,
+        model: str,
+        status: int,
+        usage: tuple[int, int] | None,
+        cost: float | None,
+        ttfb_s: float | None,
+        duration_s: float,
+    ) -> None:
+        """Record what a model answered (from the response observer)."""
+        metrics = self.metrics
+        metrics.model_responses.labels(model, f"{status // 100}xx").inc()
+        if usage is not None:
+            metrics.model_tokens.labels(model, "prompt").inc(usage[0])
+            metrics.model_tokens.labels(model, "completion").inc(usage[1])
+        if cost is not None:
+            metrics.model_cost.labels(model).inc(cost)
+        if ttfb_s is not None:
+            metrics.model_ttfb_seconds.labels(model).observe(ttfb_s)
+        metrics.model_duration_seconds.labels(model).observe(duration_s)
+
     def _log(self, headers: Mapping[str, str], started_ns: int, status: int, **fields: str) -> None:
         _access.info(
             {

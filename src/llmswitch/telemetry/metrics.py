@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+_RESPONSE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 _LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
@@ -30,6 +31,35 @@ class RouterMetrics:
         self.errors = Counter("llmswitch_errors", "Requests answered with an error, by reason.", ["reason"], registry=r)
         self.reloads = Counter("llmswitch_config_reloads", "Config reloads, by result (ok, failed).", ["result"], registry=r)
         self.inflight = Gauge("llmswitch_inflight_streams", "ext_proc streams being processed.", registry=r)
+        self.model_tokens = Counter(
+            "llmswitch_model_tokens", "Tokens reported by model responses.", ["model", "kind"], registry=r
+        )
+        self.model_cost = Counter(
+            "llmswitch_model_cost", "Cost of model responses, in the currency of the pricing config.", ["model"], registry=r
+        )
+        self.model_responses = Counter(
+            "llmswitch_model_responses", "Model responses by status class.", ["model", "status_class"], registry=r
+        )
+        self.model_ttfb_seconds = Histogram(
+            "llmswitch_model_time_to_first_byte_seconds",
+            "From the request leaving Envoy to the model's response headers.",
+            ["model"],
+            buckets=_RESPONSE_BUCKETS,
+            registry=r,
+        )
+        self.model_duration_seconds = Histogram(
+            "llmswitch_model_response_duration_seconds",
+            "From the request leaving Envoy to the end of the model's response.",
+            ["model"],
+            buckets=_RESPONSE_BUCKETS,
+            registry=r,
+        )
+        self.model_healthy = Gauge(
+            "llmswitch_model_healthy", "1 while the router routes to the model, 0 while it is cooling down.", ["model"], registry=r
+        )
+        self.budget_downgrades = Counter(
+            "llmswitch_budget_downgrades", "Requests sent to the downgrade model because a budget ran out.", registry=r
+        )
         self._route_children: dict[tuple[str, str], Counter] = {}
         self._signal_children: dict[str, Histogram] = {}
         self.config_info = Gauge(

@@ -1,0 +1,110 @@
+"""Spend budgets: reserve an estimate when a request is routed, settle it when its usage is known.
+
+A request is admitted while every budget it counts against is below its limit, so spend can pass a
+limit by at most one request's cost, also across replicas sharing a Redis store. The reservation
+travels to the response observer in an internal header (removed before the request goes upstream
+and stripped from clients), so whichever router process sees the response settles it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from llmswitch import headers as names
+from llmswitch.budget.store import BudgetKey, BudgetStore, MemoryStore, RedisStore
+from llmswitch.config.schema import BudgetConfig, ModelConfig
+
+BUDGET_HEADER = names.BUDGET
+_DAY_S = 86400
+ANONYMOUS_TENANT = "-"
+
+
+def request_cost(model: ModelConfig, prompt_tokens: int, completion_tokens: int) -> float:
+    if model.pricing is None:
+        return 0.0
+    return (prompt_tokens * model.pricing.input_per_1m + completion_tokens * model.pricing.output_per_1m) / 1e6
+
+
+@dataclass(frozen=True)
+class Reservation:
+    amount: float
+    keys: tuple[str, ...]
+
+    def header(self) -> str:
+        return f"{self.amount!r};{' '.join(self.keys)}"
+
+    @staticmethod
+    def from_header(value: str) -> Reservation | None:
+        amount, sep, keys = value.partition(";")
+        try:
+            return Reservation(float(amount), tuple(keys.split())) if sep else None
+        except ValueError:
+            return None
+
+
+def build_store(config: BudgetConfig) -> BudgetStore:
+    return RedisStore(config.store.url) if config.store.type == "redis" else MemoryStore()
+
+
+class BudgetGuard:
+    def __init__(self, config: BudgetConfig, store: BudgetStore, clock=time.time) -> None:
+        self.config = config
+        self.store = store
+        self._clock = clock
+        self._tenant_by_key = {t.api_key_sha256: t.name for t in config.tenants}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.config.limits)
+
+    def tenant(self, headers: Mapping[str, str]) -> str:
+        """The tenant a request spends for: from its API key when tenants are configured, else the header."""
+        if self._tenant_by_key:
+            token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+            return self._tenant_by_key.get(hashlib.sha256(token.encode()).hexdigest(), ANONYMOUS_TENANT)
+        return headers.get(self.config.tenant_header) or ANONYMOUS_TENANT
+
+    def keys(self, tenant: str) -> list[BudgetKey]:
+        prefix = self.config.store.key_prefix
+        day = time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
+        tenant_part = quote(tenant, safe="")
+        names = {
+            "global": (f"{prefix}:global", 0),
+            "daily": (f"{prefix}:day:{day}", 2 * _DAY_S),
+            "tenant": (f"{prefix}:tenant:{tenant_part}", 0),
+            "tenant_daily": (f"{prefix}:tenant:{tenant_part}:day:{day}", 2 * _DAY_S),
+        }
+        return [BudgetKey(names[limit.scope][0], limit.amount, names[limit.scope][1]) for limit in self.config.limits]
+
+    def estimate(self, model: ModelConfig, prompt_tokens: int, max_completion_tokens: int | None) -> float:
+        completion = max_completion_tokens or self.config.completion_estimate_tokens
+        return request_cost(model, prompt_tokens, completion)
+
+    async def admit(
+        self, tenant: str, model: ModelConfig, prompt_tokens: int, max_completion_tokens: int | None
+    ) -> Reservation | None:
+        keys = self.keys(tenant)
+        amount = self.estimate(model, prompt_tokens, max_completion_tokens)
+        if not await self.store.reserve(keys, amount):
+            return None
+        return Reservation(amount, tuple(k.key for k in keys))
+
+    async def charge(
+        self, tenant: str, model: ModelConfig, prompt_tokens: int, max_completion_tokens: int | None
+    ) -> Reservation:
+        """Record an estimate without checking limits (the downgrade path keeps tracking spend)."""
+        keys = [k.key for k in self.keys(tenant)]
+        amount = self.estimate(model, prompt_tokens, max_completion_tokens)
+        await self.store.adjust(keys, amount)
+        return Reservation(amount, tuple(keys))
+
+    async def settle(self, reservation: Reservation, actual: float) -> None:
+        if reservation.keys and actual != reservation.amount:
+            await self.store.adjust(list(reservation.keys), actual - reservation.amount)
+
+
+__all__ = ["BUDGET_HEADER", "BudgetGuard", "BudgetKey", "MemoryStore", "RedisStore", "Reservation", "build_store", "request_cost"]

@@ -1,0 +1,136 @@
+"""The response observer: an observability-mode ext_proc stream (Envoy never waits for it).
+
+It sees the routed request's headers (after the router set them), the response headers and the
+streamed response body, and when the response ends it records usage, cost and latency per model,
+feeds model health, and settles the request's budget reservation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from time import perf_counter_ns
+
+from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
+
+from llmswitch import headers as names
+from llmswitch.budget import BUDGET_HEADER, Reservation, request_cost
+from llmswitch.pipeline import RoutingPipeline
+from llmswitch.protocols.openai_usage import SseUsageScanner, Usage, json_usage
+from llmswitch.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+
+def header_map(message: HttpHeaders) -> dict[str, str]:
+    return {
+        h.key: h.raw_value.decode("utf-8", "replace") if h.raw_value else h.value for h in message.headers.headers
+    }
+
+
+@dataclass
+class Outcome:
+    model: str
+    status: int
+    complete: bool
+    usage: Usage | None
+    ttfb_s: float | None
+    duration_s: float
+
+
+class ResponseObserver:
+    def __init__(self, pipeline: RoutingPipeline, telemetry: Telemetry) -> None:
+        self.pipeline = pipeline
+        self.telemetry = telemetry
+        self.guard = pipeline.budget
+        self.started_ns = perf_counter_ns()
+        self.model: str | None = None
+        self.reservation: Reservation | None = None
+        self.status = 0
+        self.ttfb_ns: int | None = None
+        self.sse: SseUsageScanner | None = None
+        self.body = bytearray()
+        self.body_overflow = False
+        self.complete = False
+
+    def observe(self, request: ProcessingRequest) -> None:
+        kind = request.WhichOneof("request")
+        if kind == "request_headers":
+            self.started_ns = perf_counter_ns()
+            headers = header_map(request.request_headers)
+            self.model = headers.get(names.SELECTED_MODEL)
+            budget = headers.get(BUDGET_HEADER)
+            self.reservation = Reservation.from_header(budget) if budget else None
+        elif kind == "response_headers":
+            self.ttfb_ns = perf_counter_ns() - self.started_ns
+            headers = header_map(request.response_headers)
+            self.status = int(headers.get(":status", "0") or 0)
+            if headers.get("content-type", "").startswith("text/event-stream"):
+                self.sse = SseUsageScanner()
+            self.complete = request.response_headers.end_of_stream
+        elif kind == "response_body":
+            self._on_body(request.response_body.body, request.response_body.end_of_stream)
+
+    def _on_body(self, chunk: bytes, end_of_stream: bool) -> None:
+        if self.sse is not None:
+            self.sse.feed(chunk)
+        elif not self.body_overflow:
+            if len(self.body) + len(chunk) > self.pipeline.config.accounting.max_response_bytes:
+                self.body_overflow = True
+                self.body.clear()
+            else:
+                self.body += chunk
+        self.complete = self.complete or end_of_stream
+
+    def outcome(self) -> Outcome | None:
+        if self.model is None or not self.status:
+            return None  # not a routed request, or no response at all
+        usage = self.sse.usage if self.sse is not None else (json_usage(bytes(self.body)) if self.body else None)
+        ttfb = self.ttfb_ns / 1e9 if self.ttfb_ns is not None else None
+        return Outcome(self.model, self.status, self.complete, usage, ttfb, (perf_counter_ns() - self.started_ns) / 1e9)
+
+    async def finish(self) -> None:
+        outcome = self.outcome()
+        if outcome is None:
+            if self.reservation is not None:
+                await self.guard.settle(self.reservation, 0.0)  # never reached a model: refund
+            return
+        try:
+            model = self.pipeline.model(outcome.model)
+        except KeyError:
+            return  # the model left the config during a reload
+        health = self.pipeline.health
+        health.record(outcome.model, ok=outcome.status < 500)
+        self.telemetry.metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
+        cost = request_cost(model, *outcome.usage) if outcome.usage is not None else None
+        self.telemetry.response(outcome.model, outcome.status, outcome.usage, cost, outcome.ttfb_s, outcome.duration_s)
+        if self.reservation is not None:
+            if outcome.status >= 400:
+                actual = 0.0
+            elif cost is not None:
+                actual = cost
+            else:
+                actual = self.reservation.amount  # no usage reported: the estimate stands
+            await self.guard.settle(self.reservation, actual)
+
+
+class ObserverTasks:
+    """Keeps finishing tasks alive: they run after Envoy has already closed the stream."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, observer: ResponseObserver) -> None:
+        task = asyncio.get_running_loop().create_task(observer.finish())
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("response accounting failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
