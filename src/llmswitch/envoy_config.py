@@ -17,7 +17,14 @@ from llmswitch import headers as names
 from llmswitch.config.schema import Config, ModelConfig
 
 ROUTER_CLUSTER = "llmswitch_router"
+ADMIN_CLUSTER = "envoy_admin"
+_WILDCARD_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 _HIGH_LIMITS = {"thresholds": [{"max_connections": 100000, "max_pending_requests": 100000, "max_requests": 100000}]}
+
+
+def _duration(seconds: float) -> str:
+    """A protobuf Duration in fixed-point seconds: Envoy rejects exponents such as 1e+06s."""
+    return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
 
 
 def _typed(type_name: str, **fields: Any) -> dict[str, Any]:
@@ -80,8 +87,8 @@ def _model_cluster(model: ModelConfig, config: Config) -> dict:
     if outlier.enabled:
         cluster["outlier_detection"] = {
             "consecutive_5xx": outlier.consecutive_5xx,
-            "interval": f"{outlier.interval_s:g}s",
-            "base_ejection_time": f"{outlier.base_ejection_time_s:g}s",
+            "interval": _duration(outlier.interval_s),
+            "base_ejection_time": _duration(outlier.base_ejection_time_s),
             "max_ejection_percent": 100,
         }
     return cluster
@@ -89,9 +96,9 @@ def _model_cluster(model: ModelConfig, config: Config) -> dict:
 
 def _router_cluster(config: Config) -> dict:
     router = config.router
-    return _cluster(
-        ROUTER_CLUSTER, [(router.address, router.port + i) for i in range(router.workers)], http2=True
-    )
+    # A router bound to every interface is reached over loopback (the sidecar case).
+    host = _WILDCARD_TO_LOOPBACK.get(router.address, router.address)
+    return _cluster(ROUTER_CLUSTER, [(host, router.port + i) for i in range(router.workers)], http2=True)
 
 
 def _ext_proc_filter(config: Config) -> dict:
@@ -104,7 +111,7 @@ def _ext_proc_filter(config: Config) -> dict:
             failure_mode_allow=routing.failure_mode_allow,
             # Router unreachable or too slow (fail closed): 503, so clients retry as they would any outage.
             status_on_error={"code": "ServiceUnavailable"},
-            message_timeout=f"{routing.message_timeout_ms / 1000:g}s",
+            message_timeout=_duration(routing.message_timeout_ms / 1000),
             processing_mode={
                 "request_header_mode": "SEND",
                 "request_body_mode": "BUFFERED",
@@ -146,7 +153,7 @@ def _retry_policy(config: Config) -> dict:
         "retriable_status_codes": retries.retriable_status_codes,
     }
     if retries.per_try_timeout_s:
-        policy["per_try_timeout"] = f"{retries.per_try_timeout_s:g}s"
+        policy["per_try_timeout"] = _duration(retries.per_try_timeout_s)
     return policy
 
 
@@ -181,7 +188,7 @@ def _http_connection_manager(config: Config) -> dict:
     routing = config.routing
     default = config.model(config.default_model)
     upstream = {
-        "timeout": f"{routing.request_timeout_s:g}s",
+        "timeout": _duration(routing.request_timeout_s),
         "auto_host_rewrite": True,
         "retry_policy": _retry_policy(config),
     }
@@ -232,32 +239,46 @@ def _http_connection_manager(config: Config) -> dict:
     )
 
 
+def _http_listener(name: str, address: str, port: int, manager: dict) -> dict:
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": address, "port_value": port}},
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}],
+    }
+
+
+def _probe_listener(config: Config) -> dict:
+    """GET /ready from the admin interface, 404 for everything else: the admin API stays private."""
+    routes = [
+        {"match": {"path": "/ready"}, "route": {"cluster": ADMIN_CLUSTER}},
+        {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
+    ]
+    manager = _typed(
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        stat_prefix="envoy_probe",
+        codec_type="AUTO",
+        route_config={"name": "envoy_probe", "virtual_hosts": [{"name": "probe", "domains": ["*"], "routes": routes}]},
+        http_filters=[{"name": "envoy.filters.http.router", "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")}],
+    )
+    return _http_listener("envoy_probe", config.listener.address, config.listener.probe_port, manager)
+
+
 def envoy_bootstrap(config: Config) -> dict:
     listener = config.listener
-    return {
+    main = _http_listener("llmswitch_listener", listener.address, listener.port, _http_connection_manager(config))
+    # Buffered bodies up to the router's limit; larger ones get 413.
+    main["per_connection_buffer_limit_bytes"] = config.router.max_body_bytes
+    bootstrap = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": listener.admin_port}}},
         "static_resources": {
-            "listeners": [
-                {
-                    "name": "llmswitch_listener",
-                    "address": {"socket_address": {"address": listener.address, "port_value": listener.port}},
-                    # Buffered bodies up to the router's limit; larger ones get 413.
-                    "per_connection_buffer_limit_bytes": config.router.max_body_bytes,
-                    "filter_chains": [
-                        {
-                            "filters": [
-                                {
-                                    "name": "envoy.filters.network.http_connection_manager",
-                                    "typed_config": _http_connection_manager(config),
-                                }
-                            ]
-                        }
-                    ],
-                }
-            ],
+            "listeners": [main],
             "clusters": [_router_cluster(config), *(_model_cluster(m, config) for m in config.models)],
         },
     }
+    if listener.probe_port is not None:
+        bootstrap["static_resources"]["listeners"].append(_probe_listener(config))
+        bootstrap["static_resources"]["clusters"].append(_cluster(ADMIN_CLUSTER, [("127.0.0.1", listener.admin_port)]))
+    return bootstrap
 
 
 def render_envoy_yaml(config: Config) -> str:

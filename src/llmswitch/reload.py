@@ -12,7 +12,9 @@ import hashlib
 import logging
 from pathlib import Path
 
+from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import ConfigError, LoadedConfig, parse_config
+from llmswitch.health import HealthTracker
 from llmswitch.envoy_config import envoy_bootstrap
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
@@ -21,10 +23,16 @@ log = logging.getLogger(__name__)
 
 
 class RouterState:
-    """The pipeline that new streams use."""
+    """The pipeline that new streams use, and the state that outlives reloads (model health, spend)."""
 
-    def __init__(self, pipeline: RoutingPipeline) -> None:
-        self.pipeline = pipeline
+    def __init__(self, loaded: LoadedConfig, budget_store: BudgetStore | None = None) -> None:
+        self.health = HealthTracker(loaded.config.health)
+        self.budget_store = budget_store or MemoryStore()
+        self.pipeline = self.build(loaded)
+
+    def build(self, loaded: LoadedConfig) -> RoutingPipeline:
+        self.health.config = loaded.config.health
+        return RoutingPipeline(loaded, self.health, self.budget_store)
 
     def current(self) -> RoutingPipeline:
         return self.pipeline
@@ -52,7 +60,7 @@ class ConfigReloader:
                 ["the generated Envoy config differs from the running one (models, ports, limits or routing "
                  "settings Envoy reads); regenerate it with `llmswitch envoy-config` and restart instead"],
             )
-        return RoutingPipeline(loaded)
+        return self.state.build(loaded)
 
     async def reload(self, trigger: str) -> bool:
         """Load, validate and swap in the config file; on any failure keep the current one."""

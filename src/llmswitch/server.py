@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from llmswitch.api import RouterApi
 from llmswitch.config import LoadedConfig, load_config
 from llmswitch.extproc.servicer import ExternalProcessor
-from llmswitch.pipeline import RoutingPipeline
+from llmswitch.budget import build_store
 from llmswitch.reload import ConfigReloader, RouterState
 from llmswitch.telemetry import RouterMetrics, Telemetry
 from llmswitch.telemetry.access_log import configure_logging
@@ -52,13 +52,12 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     if config.telemetry.metrics.enabled:
         metrics.serve(config.telemetry.metrics.port + worker)
     telemetry = Telemetry(config.telemetry, metrics)
-    state = RouterState(RoutingPipeline(loaded))
+    state = RouterState(loaded, build_store(config.budget))
     reloader = ConfigReloader(config_path, state, metrics)
 
     server = grpc.aio.server(options=grpc_options(loaded))
-    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(
-        ExternalProcessor(state.current, telemetry), server
-    )
+    processor = ExternalProcessor(state.current, telemetry)
+    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(processor, server)
     router_pb2_grpc.add_RouterServicer_to_server(RouterApi(state.current), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -84,6 +83,8 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     await server.stop(grace)
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*background, return_exceptions=True)
+    await processor.observer_tasks.drain()
+    await state.budget_store.close()
     telemetry.shutdown()
     log.info("stopped")
 

@@ -1,9 +1,12 @@
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from openai import OpenAI
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from llmswitch.demo.stack import LocalStack
 from tests.helpers import base_config, free_ports, write_config
@@ -51,3 +54,23 @@ def upstreams(stack) -> Upstreams:
     upstreams = Upstreams(stack)
     upstreams.clear()
     return upstreams
+
+
+def scrape_metrics(stack: LocalStack, worker: int = 0) -> dict[tuple[str, tuple], float]:
+    """The router's /metrics as {(sample name, sorted labels): value}."""
+    port = stack.config.telemetry.metrics.port + worker
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def wait_until(predicate, timeout_s: float = 5.0, interval_s: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return False

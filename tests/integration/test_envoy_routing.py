@@ -88,16 +88,19 @@ def test_streaming_arrives_intact_and_unbuffered(client):
     assert arrivals[-1] - arrivals[0] >= 0.15, arrivals
 
 
-def test_raw_sse_bytes_reach_the_client(http):
-    body = {"model": "auto", "stream": True, "messages": [{"role": "user", "content": "python please"}]}
-    with http.stream("POST", "/chat/completions", json=body) as response:
+def test_sse_bytes_reach_the_client_unchanged(http, stack):
+    """Through Envoy and llmswitch, byte for byte what the model sent for the same upstream body."""
+    messages = [{"role": "user", "content": "python please"}]
+    with http.stream("POST", "/chat/completions", json={"model": "auto", "stream": True, "messages": messages}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        raw = b"".join(response.iter_raw())
-    events = [line for line in raw.split(b"\n\n") if line]
-    assert events[-1] == b"data: [DONE]"
-    assert all(e.startswith(b"data: ") for e in events)
-    assert len(events) == 7
+        through_envoy = b"".join(response.iter_raw())
+    # The router asked the model for usage (accounting is on), so ask the model directly the same way.
+    upstream_body = {"model": "large-model", "stream": True, "messages": messages, "stream_options": {"include_usage": True}}
+    direct = httpx.post(f"http://127.0.0.1:{stack.config.models[1].port}/v1/chat/completions", json=upstream_body, timeout=10)
+    assert through_envoy == direct.content
+    events = [e for e in through_envoy.split(b"\n\n") if e]
+    assert events[-1] == b"data: [DONE]" and b'"usage"' in events[-2]
 
 
 def test_models_list(http):

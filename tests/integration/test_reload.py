@@ -6,10 +6,10 @@ import time
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from llmswitch.demo.stack import LocalStack
 from tests.helpers import base_config, free_ports, write_config
+from tests.integration.conftest import scrape_metrics, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,22 +40,11 @@ class Traffic(threading.Thread):
 
 
 def reload_counts(stack) -> dict[str, float]:
-    text = httpx.get(f"http://127.0.0.1:{stack.config.telemetry.metrics.port}/metrics", timeout=5).text
     return {
-        sample.labels["result"]: sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "llmswitch_config_reloads_total"
+        dict(labels)["result"]: value
+        for (name, labels), value in scrape_metrics(stack).items()
+        if name == "llmswitch_config_reloads_total"
     }
-
-
-def wait_until(predicate, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_reloads_under_traffic_lose_no_request(tmp_path):

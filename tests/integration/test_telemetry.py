@@ -8,10 +8,10 @@ import httpx
 import orjson
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from llmswitch.demo.stack import LocalStack
 from tests.helpers import base_config, free_ports, write_config
+from tests.integration.conftest import scrape_metrics
 
 pytestmark = pytest.mark.integration
 
@@ -57,15 +57,6 @@ def traced_stack(tmp_path_factory, collector):
 
 def post(stack, body: dict, **headers: str) -> httpx.Response:
     return httpx.post(f"{stack.base_url}/chat/completions", json=body, headers=headers, timeout=10)
-
-
-def metrics(stack) -> dict[tuple[str, tuple], float]:
-    text = httpx.get(f"http://127.0.0.1:{stack.config.telemetry.metrics.port}/metrics", timeout=5).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def wait_for_spans(collector, count: int, timeout_s: float = 10.0) -> list:
@@ -120,13 +111,13 @@ def test_rejected_request_span_carries_the_error_type(traced_stack, collector):
 
 
 def test_metrics_count_routes_errors_and_latency(traced_stack):
-    before = metrics(traced_stack)
+    before = scrape_metrics(traced_stack)
     route = ("llmswitch_requests_total", (("decision", "default"), ("model", "small-model")))
     error = ("llmswitch_errors_total", (("reason", "model_not_found"),))
     for _ in range(3):
         assert post(traced_stack, {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}).status_code == 200
     assert post(traced_stack, {"model": "nope", "messages": [{"role": "user", "content": "hi"}]}).status_code == 404
-    after = metrics(traced_stack)
+    after = scrape_metrics(traced_stack)
     assert after[route] - before.get(route, 0) == 3
     assert after[error] - before.get(error, 0) == 1
     count = ("llmswitch_routing_duration_seconds_count", ())

@@ -4,14 +4,13 @@ import os
 import pytest
 
 from llmswitch.config import load_config
-from llmswitch.pipeline import RoutingPipeline
 from llmswitch.reload import ConfigReloader, RouterState
 from llmswitch.telemetry import RouterMetrics
 from tests.helpers import base_config, chat_body, write_config
 
 
 def reloader_for(path) -> ConfigReloader:
-    state = RouterState(RoutingPipeline(load_config(path)))
+    state = RouterState(load_config(path))
     return ConfigReloader(path, state, RouterMetrics())
 
 

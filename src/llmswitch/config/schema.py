@@ -41,6 +41,10 @@ class ListenerConfig(StrictModel):
     address: str = "0.0.0.0"
     port: Port = 8080
     admin_port: Port = Field(9901, description="Envoy admin interface, bound to 127.0.0.1.")
+    probe_port: Port | None = Field(
+        None,
+        description="A listener that serves only GET /ready from the admin interface, for Kubernetes probes.",
+    )
 
 
 class RouterConfig(StrictModel):

@@ -126,7 +126,10 @@ class LocalStack:
 
     def start_router_process(self) -> None:
         router = self._spawn("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(self.config_path)])
-        wait_for(lambda: router_serving(self.router_address), "router", process=router)
+        settings = self.config.router
+        for worker in range(settings.workers):
+            address = f"{settings.address}:{settings.port + worker}"
+            wait_for(lambda address=address: router_serving(address), f"router worker {worker}", process=router)
 
     def stop_router_process(self) -> None:
         self._stop("router")
@@ -143,6 +146,8 @@ class LocalStack:
         wait_for(lambda: envoy_ready(self.config.listener.admin_port), "envoy", process=envoy)
 
     def start(self) -> LocalStack:
+        if self.processes:
+            raise RuntimeError("this stack is already started")
         try:
             if self.start_upstreams:
                 self.start_upstream_stubs()

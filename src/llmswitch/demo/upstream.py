@@ -1,7 +1,9 @@
 """Stub OpenAI-compatible model servers: each answers with its own name, and streams when asked.
 
 They record what they received (GET /_stub/requests), so tests can check exactly which headers
-and body reached the model. Run several in one process:
+and body reached the model, and can be told to fail (PUT /_stub/fail {"status": 500}; 0 heals).
+Answers are deterministic (fixed ids and timestamps), and usage counts about four characters per
+prompt token, as the router estimates. Run several in one process:
 
     python -m llmswitch.demo.upstream small-model=19001 large-model=19002
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 
@@ -24,41 +25,57 @@ from starlette.routing import Route
 UPSTREAM_HEADER = "x-upstream-name"
 STREAM_CHUNKS = 4
 STREAM_CHUNK_DELAY_S = 0.05
+COMPLETION_TOKENS = 5
+CREATED = 1_700_000_000
 
 
-def _completion(name: str, model: str, content: str) -> dict:
+def usage(data: dict) -> dict:
+    text = "".join(m.get("content") or "" for m in data.get("messages", []) if isinstance(m.get("content"), str))
+    prompt = (len(text.encode()) + 3) // 4
+    completion = min(COMPLETION_TOKENS, data.get("max_tokens") or COMPLETION_TOKENS)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _completion(name: str, model: str, content: str, data: dict) -> dict:
     return {
-        "id": f"chatcmpl-{name}-{time.monotonic_ns()}",
+        "id": f"chatcmpl-{name}",
         "object": "chat.completion",
-        "created": int(time.time()),
+        "created": CREATED,
         "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        "usage": usage(data),
     }
 
 
-def _chunk(name: str, model: str, delta: dict, finish: str | None = None) -> bytes:
+def _chunk(name: str, model: str, delta: dict | None, finish: str | None = None, usage: dict | None = None) -> bytes:
     payload = {
         "id": f"chatcmpl-{name}",
         "object": "chat.completion.chunk",
-        "created": int(time.time()),
+        "created": CREATED,
         "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
+    if usage is not None:
+        payload["usage"] = usage
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
 def create_app(name: str) -> Starlette:
     received: deque[dict] = deque(maxlen=1000)
+    failing = {"status": 0}
 
     async def chat(request: Request) -> Response:
         body = await request.body()
         received.append({"path": request.url.path, "headers": dict(request.headers), "body": body.decode("utf-8", "replace")})
+        headers = {UPSTREAM_HEADER: name}
+        if failing["status"]:
+            error = {"error": {"message": f"{name} is failing", "type": "server_error", "code": "stub_failure"}}
+            return JSONResponse(error, status_code=failing["status"], headers=headers)
         data = orjson.loads(body)
         model = data.get("model", "")
-        headers = {UPSTREAM_HEADER: name}
         if not data.get("stream"):
-            return JSONResponse(_completion(name, model, f"Hello from {name}."), headers=headers)
+            return JSONResponse(_completion(name, model, f"Hello from {name}.", data), headers=headers)
+        options = data.get("stream_options") or {}
 
         async def events() -> AsyncIterator[bytes]:
             yield _chunk(name, model, {"role": "assistant", "content": ""})
@@ -66,6 +83,8 @@ def create_app(name: str) -> Starlette:
                 await asyncio.sleep(STREAM_CHUNK_DELAY_S)
                 yield _chunk(name, model, {"content": f"{name} part {index}. "})
             yield _chunk(name, model, {}, finish="stop")
+            if options.get("include_usage"):
+                yield _chunk(name, model, None, usage=usage(data))
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -77,6 +96,10 @@ def create_app(name: str) -> Starlette:
         received.clear()
         return Response(status_code=204)
 
+    async def fail(request: Request) -> Response:
+        failing["status"] = int((await request.json()).get("status", 0))
+        return Response(status_code=204)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "name": name})
 
@@ -85,6 +108,7 @@ def create_app(name: str) -> Starlette:
             Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/_stub/requests", requests_seen, methods=["GET"]),
             Route("/_stub/requests", clear, methods=["DELETE"]),
+            Route("/_stub/fail", fail, methods=["PUT"]),
             Route("/health", health, methods=["GET"]),
         ]
     )

@@ -53,8 +53,10 @@ class ResponseObserver:
         self.body = bytearray()
         self.body_overflow = False
         self.complete = False
+        self.finished = False
 
-    def observe(self, request: ProcessingRequest) -> None:
+    def observe(self, request: ProcessingRequest) -> bool:
+        """Take one message; True once the response has ended (Envoy closes the stream only later)."""
         kind = request.WhichOneof("request")
         if kind == "request_headers":
             self.started_ns = perf_counter_ns()
@@ -71,6 +73,7 @@ class ResponseObserver:
             self.complete = request.response_headers.end_of_stream
         elif kind == "response_body":
             self._on_body(request.response_body.body, request.response_body.end_of_stream)
+        return self.complete
 
     def _on_body(self, chunk: bytes, end_of_stream: bool) -> None:
         if self.sse is not None:
@@ -116,12 +119,15 @@ class ResponseObserver:
 
 
 class ObserverTasks:
-    """Keeps finishing tasks alive: they run after Envoy has already closed the stream."""
+    """Runs each observer's `finish` once, in a task of its own that outlives the stream."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task] = set()
 
     def spawn(self, observer: ResponseObserver) -> None:
+        if observer.finished:
+            return
+        observer.finished = True
         task = asyncio.get_running_loop().create_task(observer.finish())
         self._tasks.add(task)
         task.add_done_callback(self._done)

@@ -148,7 +148,8 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             observer: ResponseObserver | None = None
             async for request in request_iterator:
                 if observer is not None:
-                    observer.observe(request)
+                    if observer.observe(request):
+                        self.observer_tasks.spawn(observer)
                 elif processor is not None:
                     yield await processor.handle(request)
                 elif request.observability_mode:
