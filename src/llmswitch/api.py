@@ -11,10 +11,10 @@ from llmswitch.protocols.errors import RequestError
 from llmswitch.v1 import router_pb2, router_pb2_grpc
 
 
-def explain(pipeline: RoutingPipeline, request: router_pb2.RouteRequest) -> router_pb2.RouteResponse:
+async def explain(pipeline: RoutingPipeline, request: router_pb2.RouteRequest) -> router_pb2.RouteResponse:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        plan = pipeline.route(headers, request.body, request.path or "/v1/chat/completions")
+        plan = await pipeline.route_async(headers, request.body, request.path or "/v1/chat/completions")
     except RequestError as err:
         return router_pb2.RouteResponse(
             error=router_pb2.Error(http_status=err.status, type=err.type, code=err.code, message=err.message)
@@ -36,4 +36,4 @@ class RouterApi(router_pb2_grpc.RouterServicer):
     async def Route(
         self, request: router_pb2.RouteRequest, context: grpc.aio.ServicerContext
     ) -> router_pb2.RouteResponse:
-        return explain(self._current_pipeline(), request)
+        return await explain(self._current_pipeline(), request)

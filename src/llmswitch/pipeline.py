@@ -22,7 +22,7 @@ from llmswitch.decisions import by_priority, first_match
 from llmswitch.health import HealthTracker
 from llmswitch.protocols.errors import bad_request, model_not_found, too_large
 from llmswitch.protocols.openai_chat import load_json_object, parse_chat, requested_model
-from llmswitch.request import RouteRequest
+from llmswitch.request import Analyzer, RouteRequest, Semantics, SemanticsRequired
 from llmswitch.selection import build_selector
 from llmswitch.signals import SignalSet
 from llmswitch.tokens import BYTES_PER_TOKEN
@@ -101,6 +101,7 @@ class RoutingPipeline:
         config = loaded.config
         self.config = config
         self.health = health or HealthTracker(config.health)
+        self.analyzer: Analyzer | None = None
         self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
         self.upstream_auth = _upstream_credentials(loaded)
         self._models = {m.name: m for m in config.models}
@@ -113,9 +114,30 @@ class RoutingPipeline:
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
         self.max_body_bytes = config.router.max_body_bytes
 
-    def route(self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions") -> RoutePlan:
-        """Plan one request; raises `RequestError` for anything a client must fix."""
-        start = perf_counter_ns()
+    async def route_async(
+        self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions"
+    ) -> RoutePlan:
+        """`route`, computing the prompt's semantics (once) if a signal or selector on the way needs them."""
+        try:
+            return self.route(headers, body, path)
+        except SemanticsRequired as needed:
+            if self.analyzer is None:
+                raise RuntimeError("a signal or selector needs semantic analysis, but none is configured") from None
+            started = perf_counter_ns()
+            semantics = await self.analyzer.analyze(needed.text)
+            return self.route(headers, body, path, semantics, analysis=(started, perf_counter_ns() - started))
+
+    def route(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        path: str = "/v1/chat/completions",
+        semantics: Semantics | None = None,
+        analysis: tuple[int, int] | None = None,
+    ) -> RoutePlan:
+        """Plan one request; raises `RequestError` for anything a client must fix, and
+        `SemanticsRequired` when `semantics` is needed but not given (see `route_async`)."""
+        start = perf_counter_ns() if analysis is None else analysis[0]
         if len(body) > self.max_body_bytes:
             raise too_large(len(body), self.max_body_bytes)
         data = load_json_object(body)
@@ -127,8 +149,10 @@ class RoutingPipeline:
             raise model_not_found(model_name)
         if not is_chat_completions(path):
             raise bad_request("unsupported_endpoint", f"Automatic model routing is not available for {path}.")
-        request = RouteRequest(headers, parse_chat(data, model_name))
+        request = RouteRequest(headers, parse_chat(data, model_name), semantics)
         signals = self._signals.evaluator(request)
+        if analysis is not None:
+            signals.timings["semantics"] = analysis
         decided = perf_counter_ns()
         decision = first_match(self._decisions, signals)
         selected = perf_counter_ns()

@@ -5,15 +5,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Protocol
 
 from llmswitch.protocols.openai_chat import ChatRequest
 from llmswitch.tokens import estimate_tokens
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """What the embedding model says about a prompt; computed at most once per request."""
+
+    embedding: np.ndarray
+    """L2-normalised sentence embedding, shape (dimension,)."""
+    domain_probabilities: np.ndarray | None = None
+    """Probability per domain category, or None without a domain classifier."""
+
+
+class SemanticsRequired(Exception):
+    """Raised by the synchronous pipeline when a signal or selector needs the prompt's semantics."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("this request needs semantic analysis")
+        self.text = text
+
+
+class Analyzer(Protocol):
+    async def analyze(self, text: str) -> Semantics: ...
 
 
 @dataclass
 class RouteRequest:
     headers: Mapping[str, str]
     chat: ChatRequest
+    semantics: Semantics | None = None
     # Per-request memo for signals, so each derived value is computed at most once.
     memo: dict[str, object] = field(default_factory=dict)
 
@@ -24,3 +51,9 @@ class RouteRequest:
     @cached_property
     def prompt_tokens(self) -> int:
         return estimate_tokens(self.chat.conversation_text)
+
+    def require_semantics(self) -> Semantics:
+        """The prompt's semantics; raises SemanticsRequired so the async caller computes them once."""
+        if self.semantics is None:
+            raise SemanticsRequired(self.chat.last_user_text)
+        return self.semantics

@@ -38,6 +38,13 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 class ListenerConfig(StrictModel):
     """Envoy's public listener, used by the generated Envoy config."""
 
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> ListenerConfig:
+        ports = [p for p in (self.port, self.admin_port, self.probe_port) if p is not None]
+        if len(set(ports)) != len(ports):
+            raise ValueError("port, admin_port and probe_port must differ")
+        return self
+
     address: str = "0.0.0.0"
     port: Port = 8080
     admin_port: Port = Field(9901, description="Envoy admin interface, bound to 127.0.0.1.")

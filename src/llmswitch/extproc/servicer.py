@@ -77,7 +77,7 @@ class RequestProcessor:
 
     async def _on_request_body(self, body: bytes) -> ProcessingResponse:
         try:
-            plan = self.pipeline.route(self.headers, body, self.path)
+            plan = await self.pipeline.route_async(self.headers, body, self.path)
             budget_header = None
             if self.pipeline.budget.active:
                 plan, budget_header = await self._charge_budget(plan)

@@ -23,6 +23,8 @@ class ChatRequest:
     stream: bool
     user_text: str
     conversation_text: str
+    last_user_text: str = ""
+    """The latest user turn: what semantic signals classify."""
 
     def with_model(self, model: str) -> bytes:
         """The body with only `model` changed; every other key and value is kept as sent."""
@@ -67,7 +69,8 @@ def parse_chat(data: dict[str, Any], model: str) -> ChatRequest:
         all_parts.append(text)
         if role == "user":
             user_parts.append(text)
-    return ChatRequest(data, model, bool(stream), "\n".join(user_parts), "\n".join(all_parts))
+    last_user = user_parts[-1] if user_parts else ""
+    return ChatRequest(data, model, bool(stream), "\n".join(user_parts), "\n".join(all_parts), last_user)
 
 
 def _message_text(message: Any, index: int) -> tuple[str, str]:
