@@ -32,7 +32,13 @@ from rich.console import Console
 from rich.table import Table
 
 from llmswitch.config import load_config
-from llmswitch.demo.stack import envoy_binary, envoy_ready, port_open, router_serving, wait_for
+from llmswitch.demo.stack import (
+    envoy_binary,
+    envoy_ready,
+    port_open,
+    router_serving,
+    wait_for,
+)
 from llmswitch.envoy_config import envoy_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,6 @@ The benchmark's baseline for "what Python ext_proc costs before llmswitch does a
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc

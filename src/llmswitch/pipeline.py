@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from time import perf_counter_ns
 from typing import Any
 
@@ -21,9 +22,13 @@ from llmswitch.config.schema import Decision, ModelConfig
 from llmswitch.decisions import by_priority, first_match
 from llmswitch.health import HealthTracker
 from llmswitch.protocols.errors import bad_request, model_not_found, too_large
-from llmswitch.protocols.openai_chat import load_json_object, parse_chat, requested_model
+from llmswitch.protocols.openai_chat import (
+    load_json_object,
+    parse_chat,
+    requested_model,
+)
 from llmswitch.request import Analyzer, RouteRequest, Semantics, SemanticsRequired
-from llmswitch.selection import build_selector
+from llmswitch.selection import Selection, SelectionRequired, SelectorContext, build_selector, is_async
 from llmswitch.signals import SignalSet
 from llmswitch.tokens import BYTES_PER_TOKEN
 
@@ -108,7 +113,11 @@ class RoutingPipeline:
         self._auto = frozenset(config.routing.auto_models)
         self._signals = SignalSet(config.signals)
         self._decisions = by_priority(config.decisions)
-        self._selectors = {d.name: build_selector(d) for d in config.decisions}
+        base_dir = Path(loaded.source).parent
+        self._selectors = {
+            d.name: build_selector(SelectorContext(config, d, i, loaded.source, base_dir, self.budget))
+            for i, d in enumerate(config.decisions)
+        }
         self._default = self._models[config.default_model]
         self._fallbacks = [self._models[name] for name in config.routing.fallback_models]
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
@@ -117,15 +126,24 @@ class RoutingPipeline:
     async def route_async(
         self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions"
     ) -> RoutePlan:
-        """`route`, computing the prompt's semantics (once) if a signal or selector on the way needs them."""
-        try:
-            return self.route(headers, body, path)
-        except SemanticsRequired as needed:
-            if self.analyzer is None:
-                raise RuntimeError("a signal or selector needs semantic analysis, but none is configured") from None
-            started = perf_counter_ns()
-            semantics = await self.analyzer.analyze(needed.text)
-            return self.route(headers, body, path, semantics, analysis=(started, perf_counter_ns() - started))
+        """`route`, doing the waiting it asks for: the prompt's semantics (computed once) and
+        asynchronous selectors. Each pass resolves one need, so at most three passes run."""
+        semantics: Semantics | None = None
+        analysis: tuple[int, int] | None = None
+        selections: dict[str, Selection] = {}
+        for _ in range(3):
+            try:
+                return self.route(headers, body, path, semantics, analysis, selections)
+            except SemanticsRequired as needed:
+                if self.analyzer is None:
+                    raise RuntimeError("a signal or selector needs semantic analysis; none is configured") from None
+                started = perf_counter_ns()
+                semantics = await self.analyzer.analyze(needed.text)
+                analysis = (started, perf_counter_ns() - started)
+            except SelectionRequired as needed:
+                selector = self._selectors[needed.decision]
+                selections[needed.decision] = await selector.select_async(needed.request)  # type: ignore[union-attr]
+        raise RuntimeError("routing needed more than semantics and one selection")
 
     def route(
         self,
@@ -134,6 +152,7 @@ class RoutingPipeline:
         path: str = "/v1/chat/completions",
         semantics: Semantics | None = None,
         analysis: tuple[int, int] | None = None,
+        selections: Mapping[str, Selection] | None = None,
     ) -> RoutePlan:
         """Plan one request; raises `RequestError` for anything a client must fix, and
         `SemanticsRequired` when `semantics` is needed but not given (see `route_async`)."""
@@ -159,7 +178,7 @@ class RoutingPipeline:
         if decision is None:
             chosen, name, algorithm, reason = self._default, DEFAULT_DECISION, "default", "no decision matched"
         else:
-            selection = self._selectors[decision.name].select(request)
+            selection = self._select(decision.name, request, selections)
             chosen, name = self._models[selection.model], decision.name
             algorithm, reason = decision.algorithm.type, selection.reason
         if not self.health.is_healthy(chosen.name):
@@ -180,6 +199,14 @@ class RoutingPipeline:
             _max_completion_tokens(data),
             data,
         )
+
+    def _select(self, decision: str, request: RouteRequest, done: Mapping[str, Selection] | None) -> Selection:
+        if done is not None and decision in done:
+            return done[decision]
+        selector = self._selectors[decision]
+        if is_async(selector):
+            raise SelectionRequired(decision, request)
+        return selector.select(request)  # type: ignore[union-attr]
 
     def _fallback(self, chosen: ModelConfig, decision: Decision | None, reason: str) -> tuple[ModelConfig, str]:
         """The first healthy model along the decision's modelRefs, the fallback chain, then default_model."""

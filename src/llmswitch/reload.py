@@ -14,8 +14,8 @@ from pathlib import Path
 
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import ConfigError, LoadedConfig, parse_config
-from llmswitch.health import HealthTracker
 from llmswitch.envoy_config import envoy_bootstrap
+from llmswitch.health import HealthTracker
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
 

@@ -15,9 +15,9 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from llmswitch.api import RouterApi
+from llmswitch.budget import build_store
 from llmswitch.config import LoadedConfig, load_config
 from llmswitch.extproc.servicer import ExternalProcessor
-from llmswitch.budget import build_store
 from llmswitch.reload import ConfigReloader, RouterState
 from llmswitch.telemetry import RouterMetrics, Telemetry
 from llmswitch.telemetry.access_log import configure_logging

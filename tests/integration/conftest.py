@@ -5,7 +5,6 @@ from pathlib import Path
 import httpx
 import pytest
 from openai import OpenAI
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from llmswitch.demo.stack import LocalStack

@@ -3,14 +3,17 @@
 import orjson
 import pytest
 from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue, HeaderValueOption
-from envoy.service.ext_proc.v3.external_processor_pb2 import HttpBody, HttpHeaders, ProcessingRequest
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    HttpBody,
+    HttpHeaders,
+    ProcessingRequest,
+)
 
 from llmswitch.config.schema import TelemetryConfig
 from llmswitch.extproc.servicer import RequestProcessor
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry import Telemetry
 from tests.helpers import base_config, chat_body, loaded
-
 
 TELEMETRY = Telemetry(TelemetryConfig(access_log=False))
 

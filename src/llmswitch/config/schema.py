@@ -10,8 +10,6 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -19,15 +17,14 @@ from pydantic import (
     model_validator,
 )
 
+from llmswitch.config.algorithms import Algorithm, StaticAlgorithm
+from llmswitch.config.base import StrictModel
+
 CONFIG_VERSION = "v1"
 MIB = 1024 * 1024
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
 _HEADER_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 RESERVED_DECISIONS = frozenset({"default", "passthrough"})
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 Name = Annotated[str, Field(pattern=_NAME_PATTERN, max_length=128)]
@@ -340,26 +337,6 @@ RuleNode.model_rebuild()
 class ModelRef(StrictModel):
     model: Name
     weight: float = Field(1.0, gt=0, description="Relative share for the weighted algorithm.")
-
-
-class StaticAlgorithm(StrictModel):
-    """Always the first modelRef."""
-
-    type: Literal["static"] = "static"
-
-
-class WeightedParams(StrictModel):
-    seed: int | None = Field(None, description="Seed for reproducible picks; random if unset.")
-
-
-class WeightedAlgorithm(StrictModel):
-    """Picks a modelRef at random in proportion to its weight."""
-
-    type: Literal["weighted"]
-    weighted: WeightedParams = WeightedParams()
-
-
-Algorithm = Annotated[StaticAlgorithm | WeightedAlgorithm, Field(discriminator="type")]
 
 
 class Decision(StrictModel):

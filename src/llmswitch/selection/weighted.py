@@ -6,15 +6,16 @@ import bisect
 import itertools
 import random
 
-from llmswitch.config.schema import Decision, WeightedAlgorithm
+from llmswitch.config.algorithms import WeightedAlgorithm
 from llmswitch.request import RouteRequest
-from llmswitch.selection.base import Selection
+from llmswitch.selection.base import Selection, SelectorContext
 
 
 class WeightedSelector:
     algorithm = "weighted"
 
-    def __init__(self, decision: Decision) -> None:
+    def __init__(self, context: SelectorContext) -> None:
+        decision = context.decision
         assert isinstance(decision.algorithm, WeightedAlgorithm)
         refs = decision.model_refs
         total = sum(ref.weight for ref in refs)
