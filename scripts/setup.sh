@@ -17,3 +17,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# xds-protos bundles an older copy of opentelemetry/proto; whichever package pip unpacks last wins.
+# Reinstall opentelemetry-proto so the OTLP exporter finds the messages it needs.
+.venv/bin/python -m pip install --quiet --force-reinstall --no-deps \
+  "opentelemetry-proto==$(.venv/bin/python -c 'from importlib.metadata import version; print(version("opentelemetry-proto"))')"

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -50,6 +49,10 @@ class RouteTracer:
         sampler = ParentBased(TraceIdRatioBased(config.sampling_ratio)) if config.sampling_ratio is not None else None
         resource = Resource.create({"service.name": config.service_name})
         self.provider = TracerProvider(resource=resource, sampler=sampler)
+        # Imported only when tracing is on: it needs opentelemetry-proto's messages, which an older copy
+        # bundled in xds-protos can shadow (scripts/setup.sh reinstalls opentelemetry-proto last).
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
         exporter = OTLPSpanExporter(endpoint=config.endpoint, insecure=True) if config.endpoint else OTLPSpanExporter()
         self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("llmswitch")
