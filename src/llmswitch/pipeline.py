@@ -13,8 +13,6 @@ from pathlib import Path
 from time import perf_counter_ns
 from typing import Any
 
-import orjson
-
 from llmswitch.budget import BudgetGuard
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import ConfigError, LoadedConfig
@@ -22,11 +20,7 @@ from llmswitch.config.schema import Decision, ModelConfig
 from llmswitch.decisions import by_priority, first_match
 from llmswitch.health import HealthTracker
 from llmswitch.protocols.errors import bad_request, model_not_found, too_large
-from llmswitch.protocols.openai_chat import (
-    load_json_object,
-    parse_chat,
-    requested_model,
-)
+from llmswitch.protocols.openai_chat import dump_json, load_json_object, parse_chat, requested_model
 from llmswitch.request import Analyzer, RouteRequest, Semantics, SemanticsRequired
 from llmswitch.selection import Selection, SelectionRequired, SelectorContext, build_selector, is_async
 from llmswitch.signals import SignalSet
@@ -227,7 +221,7 @@ class RoutingPipeline:
             if not (isinstance(options, dict) and options.get("include_usage") is True):
                 data["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
                 changed = True
-        return orjson.dumps(data) if changed else None
+        return dump_json(data) if changed else None
 
     def downgrade_model(self) -> ModelConfig:
         """Where over-budget requests go: budget.downgrade_model, else the model with the lowest prices."""

@@ -1,15 +1,19 @@
 """Per-decision model-selection settings: `algorithm: {type: X, X: {params}}`.
 
-Each algorithm is one model here and one module in `llmswitch.selection`.
+Each algorithm is one model here and one module in `llmswitch.selection`. Learned algorithms
+name a trained `artifact` (relative paths resolve against the config file's folder); training-time
+settings given here are checked against the artifact when the config is loaded.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from llmswitch.config.base import StrictModel
+
+ArtifactPath = Annotated[str, Field(min_length=1, description="Trained artifact, relative to the config file's folder.")]
 
 
 class StaticAlgorithm(StrictModel):
@@ -29,6 +33,169 @@ class WeightedAlgorithm(StrictModel):
     weighted: WeightedParams = WeightedParams()
 
 
-Algorithm = Annotated[StaticAlgorithm | WeightedAlgorithm, Field(discriminator="type")]
+class KnnParams(StrictModel):
+    artifact: ArtifactPath
+    k: int = Field(10, ge=1, le=1000, description="Neighbours that vote.")
 
 
+class KnnAlgorithm(StrictModel):
+    """Quality-weighted voting among the k nearest training queries."""
+
+    type: Literal["knn"]
+    knn: KnnParams
+
+
+class KmeansParams(StrictModel):
+    artifact: ArtifactPath
+    num_clusters: int | None = Field(None, ge=1, description="Checked against the artifact when set.")
+    efficiency_weight: float = Field(
+        0.1, ge=0, le=1, description="0: the cluster's best-quality model; 1: its cheapest."
+    )
+
+
+class KmeansAlgorithm(StrictModel):
+    """Each query's cluster sends it to that cluster's best model under the quality/efficiency trade-off."""
+
+    type: Literal["kmeans"]
+    kmeans: KmeansParams
+
+
+class SvmParams(StrictModel):
+    artifact: ArtifactPath
+    kernel: Literal["rbf", "linear"] | None = Field(None, description="Checked against the artifact when set.")
+    gamma: float | None = Field(None, gt=0, description="RBF width; checked against the artifact when set.")
+
+
+class SvmAlgorithm(StrictModel):
+    """One-vs-rest support vector machines over the models; the highest decision value wins."""
+
+    type: Literal["svm"]
+    svm: SvmParams
+
+
+class MlpParams(StrictModel):
+    artifact: ArtifactPath
+    hidden_dims: list[int] | None = Field(None, description="Checked against the artifact when set.")
+    device: Literal["cpu", "cuda"] = Field("cpu", description="cuda falls back to CPU when no GPU provider exists.")
+
+
+class MlpAlgorithm(StrictModel):
+    """An ONNX multi-layer perceptron that predicts each model's quality; the best prediction wins."""
+
+    type: Literal["mlp"]
+    mlp: MlpParams
+
+
+class QosParams(StrictModel):
+    artifact: ArtifactPath
+
+
+class QosAlgorithm(StrictModel):
+    """QoS = (1 + MC/10)·Q/100 + (1 + TC/10)/L from four regressors; the highest predicted QoS wins."""
+
+    type: Literal["qos"]
+    qos: QosParams
+
+
+class FactorWeights(StrictModel):
+    quality: float = Field(1.0, ge=0)
+    cost: float = Field(0.0, ge=0)
+    latency: float = Field(0.0, ge=0)
+
+
+class MultiFactorParams(StrictModel):
+    artifact: ArtifactPath = Field(description="Per-model profile (mean quality, latency and completion tokens).")
+    weights: FactorWeights = FactorWeights()
+    max_cost_per_1m: float | None = Field(
+        None, gt=0, description="Drop models whose mean of input and output price per 1M tokens is higher."
+    )
+    max_latency_ms: float | None = Field(None, gt=0, description="Drop models whose mean latency is higher.")
+
+
+class MultiFactorAlgorithm(StrictModel):
+    """Weighted quality, cost and latency from a profile and the models' pricing; too-small contexts are dropped."""
+
+    type: Literal["multi_factor"]
+    multi_factor: MultiFactorParams
+
+
+class ThresholdParams(StrictModel):
+    artifact: ArtifactPath
+    strong_share: float = Field(
+        0.5, ge=0, le=1, description="Target share of strong-model calls; sets the threshold on the reference set."
+    )
+
+
+class ThresholdAlgorithm(StrictModel):
+    """Two models: the strong one when the predicted P(strong wins) clears a calibrated threshold."""
+
+    type: Literal["threshold"]
+    threshold: ThresholdParams
+
+
+class RouterPricing(StrictModel):
+    input_per_1m: float = Field(ge=0)
+    output_per_1m: float = Field(ge=0)
+
+
+class LlmParams(StrictModel):
+    base_url: str = Field(min_length=1, description="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1.")
+    model: str = Field(min_length=1, description="The router model's id.")
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeout_ms: int = Field(500, ge=1, le=60000)
+    fallback_model: str = Field(min_length=1, description="A modelRef used on timeout or an unusable answer.")
+    pricing: RouterPricing | None = Field(
+        None, description="The router model's prices; defaults to models[] pricing of a model with this name."
+    )
+    max_prompt_chars: int = Field(4000, ge=1, description="Longer prompts are cut before they are sent.")
+
+
+class LlmAlgorithm(StrictModel):
+    """Asks an LLM which modelRef should answer, given the models' descriptions."""
+
+    type: Literal["llm"]
+    llm: LlmParams
+
+
+class BudgetTier(StrictModel):
+    below: float = Field(gt=0, le=1, description="Applies while the remaining share of the daily budget is below this.")
+    models: list[str] | None = Field(
+        None, min_length=1, description="Allowed models; default: below 0.5 drop the priciest, below 0.2 only the cheapest."
+    )
+
+
+class BudgetParams(StrictModel):
+    budget_per_day: float = Field(gt=0, description="In the currency of models[].pricing.")
+    tiers: list[BudgetTier] = Field([BudgetTier(below=0.5), BudgetTier(below=0.2)], min_length=1)
+    inner: Algorithm
+
+    @model_validator(mode="after")
+    def _tiers_descend(self) -> BudgetParams:
+        bounds = [tier.below for tier in self.tiers]
+        if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != len(bounds):
+            raise ValueError("tiers must have strictly decreasing `below`")
+        return self
+
+
+class BudgetAlgorithm(StrictModel):
+    """Wraps another algorithm and steps down to cheaper models as the day's budget runs out."""
+
+    type: Literal["budget"]
+    budget: BudgetParams
+
+
+Algorithm = Annotated[
+    StaticAlgorithm
+    | WeightedAlgorithm
+    | KnnAlgorithm
+    | KmeansAlgorithm
+    | SvmAlgorithm
+    | MlpAlgorithm
+    | QosAlgorithm
+    | MultiFactorAlgorithm
+    | ThresholdAlgorithm
+    | LlmAlgorithm
+    | BudgetAlgorithm,
+    Field(discriminator="type"),
+]
+BudgetParams.model_rebuild()

@@ -9,13 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
-)
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from llmswitch.config.algorithms import Algorithm, StaticAlgorithm
 from llmswitch.config.base import StrictModel

@@ -12,10 +12,7 @@ import logging
 from dataclasses import dataclass
 from time import perf_counter_ns
 
-from envoy.service.ext_proc.v3.external_processor_pb2 import (
-    HttpHeaders,
-    ProcessingRequest,
-)
+from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
 
 from llmswitch import headers as names
 from llmswitch.budget import BUDGET_HEADER, Reservation, request_cost

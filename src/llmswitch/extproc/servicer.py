@@ -13,23 +13,14 @@ from time import perf_counter_ns
 
 import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
-from envoy.service.ext_proc.v3.external_processor_pb2 import (
-    HttpHeaders,
-    ProcessingRequest,
-    ProcessingResponse,
-)
+from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest, ProcessingResponse
 
 from llmswitch import headers as names
 from llmswitch.budget import BUDGET_HEADER
 from llmswitch.extproc import responses
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
 from llmswitch.pipeline import RoutePlan, RoutingPipeline
-from llmswitch.protocols.errors import (
-    RequestError,
-    bad_request,
-    insufficient_quota,
-    internal_error,
-)
+from llmswitch.protocols.errors import RequestError, bad_request, insufficient_quota, internal_error
 from llmswitch.protocols.openai_models import is_models_list, model_list
 from llmswitch.telemetry import Telemetry
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,8 @@ import orjson
 from llmswitch.protocols.errors import bad_request
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+# orjson reads integers beyond 64 bits as floats; bodies that may hold one take the exact stdlib path.
+_LONG_DIGIT_RUN = re.compile(rb"\d{19,}")
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _ROLES_WITHOUT_CONTENT = frozenset({"assistant", "function", "tool"})
 
@@ -29,19 +33,37 @@ class ChatRequest:
     def with_model(self, model: str) -> bytes:
         """The body with only `model` changed; every other key and value is kept as sent."""
         self.data["model"] = model
-        return orjson.dumps(self.data)
+        return dump_json(self.data)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:
     if not body:
         raise bad_request("empty_body", "The request body is empty; expected a JSON object.")
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        if _LONG_DIGIT_RUN.search(body):
+            data = json.loads(body, parse_constant=_reject_constant)
+        else:
+            data = orjson.loads(body)
+    except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise bad_request("invalid_json", f"The request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise bad_request("invalid_body", f"The request body must be a JSON object, not {_json_type(data)}.")
     return data
+
+
+def dump_json(data: dict[str, Any]) -> bytes:
+    """Compact JSON; values orjson cannot write (integers beyond 64 bits, deep nesting) take the stdlib path."""
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        try:
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except (RecursionError, ValueError):
+            raise bad_request("invalid_body", "The request body is nested too deeply.") from None
 
 
 def requested_model(data: dict[str, Any]) -> str:

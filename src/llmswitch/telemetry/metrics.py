@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    start_http_server,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 _RESPONSE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 _LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -65,6 +59,17 @@ class RouterMetrics:
         )
         self.budget_downgrades = Counter(
             "llmswitch_budget_downgrades", "Requests sent to the downgrade model because a budget ran out.", registry=r
+        )
+        self.llm_router_calls = Counter(
+            "llmswitch_llm_router_calls", "Calls to the LLM router (llm selector), by result: ok, timeout, error, invalid.",
+            ["result"], registry=r,
+        )
+        self.llm_router_seconds = Histogram(
+            "llmswitch_llm_router_duration_seconds", "Duration of one LLM router call.",
+            buckets=_RESPONSE_BUCKETS, registry=r,
+        )
+        self.llm_router_cost = Counter(
+            "llmswitch_llm_router_cost", "Cost of LLM router calls, from usage and the router model's pricing.", registry=r
         )
         self._route_children: dict[tuple[str, str], Counter] = {}
         self._signal_children: dict[str, Histogram] = {}
