@@ -199,6 +199,9 @@ def _http_connection_manager(config: Config) -> dict:
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="llmswitch",
         codec_type="AUTO",
+        # The router checks requests against the same limits, keeping room for the headers it adds.
+        max_request_headers_kb=routing.max_request_headers_kb,
+        common_http_protocol_options={"max_headers_count": routing.max_request_headers},
         early_header_mutation_extensions=[
             {
                 "name": "envoy.http.early_header_mutation.header_mutation",

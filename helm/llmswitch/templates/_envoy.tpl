@@ -140,6 +140,9 @@ static_resources:
           '@type': type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: llmswitch
           codec_type: AUTO
+          max_request_headers_kb: {{ $routing.max_request_headers_kb }}
+          common_http_protocol_options:
+            max_headers_count: {{ $routing.max_request_headers }}
           early_header_mutation_extensions:
           - name: envoy.http.early_header_mutation.header_mutation
             typed_config:

@@ -13,6 +13,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from llmswitch.config.algorithms import Algorithm, StaticAlgorithm
 from llmswitch.config.base import StrictModel
+from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
 CONFIG_VERSION = "v1"
 MIB = 1024 * 1024
@@ -103,6 +104,8 @@ class RoutingConfig(StrictModel):
         True,
         description="Add x-llmswitch-model and x-llmswitch-decision to responses (costs one extra ext_proc message).",
     )
+    max_request_headers: int = Field(100, ge=16, le=10000, description="Envoy's max_headers_count.")
+    max_request_headers_kb: int = Field(60, ge=8, le=8192, description="Envoy's max_request_headers_kb.")
     fallback_models: list[Name] = Field(
         [], description="Tried in order when a decision's models are all unhealthy, before default_model."
     )
@@ -283,20 +286,75 @@ class HeaderSignal(StrictModel):
         return self
 
 
+class DomainSignal(StrictModel):
+    """The domain classifier's probability for one category (or the sum over several)."""
+
+    name: Name
+    categories: list[str] | None = Field(
+        None, min_length=1, description=f"Defaults to [name]. One of: {', '.join(DOMAIN_CATEGORIES)}."
+    )
+    threshold: float = Field(0.5, ge=0, le=1, description="Match when the probability reaches this.")
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> DomainSignal:
+        unknown = sorted(set(self.domain_categories) - set(DOMAIN_CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown domain categories {unknown}; known: {', '.join(DOMAIN_CATEGORIES)}")
+        return self
+
+    @property
+    def domain_categories(self) -> list[str]:
+        return self.categories or [self.name]
+
+
+class EmbeddingSignal(StrictModel):
+    """Cosine similarity between the prompt and example phrases."""
+
+    name: Name
+    candidates: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    threshold: float = Field(0.6, ge=-1, le=1)
+    aggregation: Literal["mean", "max", "any"] = Field(
+        "max", description="mean: the mean similarity must reach threshold; max/any: the best one must."
+    )
+
+
 class SignalsConfig(StrictModel):
     keywords: list[KeywordSignal] = []
     context: list[ContextSignal] = []
     headers: list[HeaderSignal] = []
+    domains: list[DomainSignal] = []
+    embeddings: list[EmbeddingSignal] = []
 
 
 # Condition `type` -> the `signals:` section that defines its names.
-SIGNAL_SECTIONS: dict[str, str] = {"keyword": "keywords", "context": "context", "header": "headers"}
+SIGNAL_SECTIONS: dict[str, str] = {
+    "keyword": "keywords",
+    "context": "context",
+    "header": "headers",
+    "domain": "domains",
+    "embedding": "embeddings",
+}
+# Condition types whose signals need the prompt's embedding.
+SEMANTIC_SIGNAL_TYPES = frozenset({"domain", "embedding"})
+
+
+class SemanticsConfig(StrictModel):
+    """The embedding model behind semantic signals and feature-based selectors (loaded only if used)."""
+
+    model_dir: str | None = Field(
+        None, description="An exported model (`llmswitch models export`); default: the cache folder."
+    )
+    domain_head: str | None = Field(None, description="Domain classifier head; default: the one shipped.")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    intra_op_threads: int = Field(1, ge=1, le=64, description="CPU threads per inference.")
+    max_batch_size: int = Field(16, ge=1, le=1024, description="Concurrent prompts embedded in one pass.")
+    max_wait_ms: float = Field(1.0, ge=0, le=100, description="How long a batch waits to fill up.")
 
 
 class Condition(StrictModel):
     """A leaf of a rule tree: true when the named signal matched."""
 
-    type: Literal["keyword", "context", "header"]
+    type: Literal["keyword", "context", "header", "domain", "embedding"]
     name: Name
 
 
@@ -352,6 +410,7 @@ class Config(StrictModel):
     health: HealthConfig = HealthConfig()
     accounting: AccountingConfig = AccountingConfig()
     budget: BudgetConfig = BudgetConfig()
+    semantics: SemanticsConfig = SemanticsConfig()
     models: list[ModelConfig] = Field(min_length=1)
     signals: SignalsConfig = SignalsConfig()
     decisions: list[Decision] = []
@@ -366,6 +425,16 @@ class Config(StrictModel):
 
     def model(self, name: str) -> ModelConfig:
         return next(m for m in self.models if m.name == name)
+
+    def uses_semantics(self) -> bool:
+        """True when a tested signal or a decision's selector needs prompt embeddings."""
+        if any(t in SEMANTIC_SIGNAL_TYPES for t, _ in self.referenced_signals()):
+            return True
+        return any(getattr(d.algorithm, "needs_semantics", False) for d in self.decisions)
+
+    def referenced_signals(self) -> set[tuple[str, str]]:
+        """(type, name) of every signal some decision's rules test; only these are ever built."""
+        return {(c.type, c.name) for d in self.decisions for _, c in _conditions(d.rules, "")}
 
 
 def _duplicates(names: list[str]) -> list[int]:

@@ -20,13 +20,17 @@ from llmswitch.budget import BUDGET_HEADER
 from llmswitch.extproc import responses
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
 from llmswitch.pipeline import RoutePlan, RoutingPipeline
-from llmswitch.protocols.errors import RequestError, bad_request, insufficient_quota, internal_error
+from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, insufficient_quota, internal_error
 from llmswitch.protocols.openai_models import is_models_list, model_list
 from llmswitch.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Envoy checks the header map after the router's mutations against the limits it applies to clients.
+# Requests too close to them get a 431 here, instead of a 503 when the routed headers are added.
+_ROUTER_HEADERS = 8
+_ROUTER_HEADER_BYTES = 4096
 
 
 class RequestProcessor:
@@ -62,10 +66,18 @@ class RequestProcessor:
 
     def _on_request_headers(self, message: HttpHeaders) -> ProcessingResponse:
         self.started_ns = perf_counter_ns()
+        size = 0
         for entry in message.headers.headers:
-            self.headers[entry.key] = entry.raw_value.decode("utf-8", "replace") if entry.raw_value else entry.value
+            value = entry.raw_value.decode("utf-8", "replace") if entry.raw_value else entry.value
+            self.headers[entry.key] = value
+            size += len(entry.key) + len(value)
         self.path = self.headers.get(":path", "/")
         self.method = self.headers.get(":method", "GET")
+        routing = self.pipeline.config.routing
+        if len(message.headers.headers) > routing.max_request_headers - _ROUTER_HEADERS:
+            return self._reject(headers_too_large(f"{len(message.headers.headers)} headers; reduce them"))
+        if size > routing.max_request_headers_kb * 1024 - _ROUTER_HEADER_BYTES:
+            return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"))
         if not message.end_of_stream:
             return responses.CONTINUE_REQUEST_HEADERS
         if is_models_list(self.method, self.path):

@@ -30,6 +30,10 @@ def too_large(size: int, limit: int) -> RequestError:
     return RequestError(413, "request_too_large", f"Request body of {size} bytes exceeds the limit of {limit} bytes.")
 
 
+def headers_too_large(what: str) -> RequestError:
+    return RequestError(431, "request_header_fields_too_large", f"The request has {what}.")
+
+
 def insufficient_quota() -> RequestError:
     return RequestError(
         429, "insufficient_quota", "The spend budget for this request is exhausted.", type="insufficient_quota"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +37,22 @@ class ChatRequest:
         return dump_json(self.data)
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _load_exact(body: bytes) -> Any:
+    """The stdlib parser keeps big integers exact; made as strict as orjson on the rest."""
+    data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    json.dumps(data, ensure_ascii=False).encode()  # UnicodeEncodeError for lone surrogate escapes
+    return data
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:
@@ -45,9 +60,9 @@ def load_json_object(body: bytes) -> dict[str, Any]:
         raise bad_request("empty_body", "The request body is empty; expected a JSON object.")
     try:
         if _LONG_DIGIT_RUN.search(body):
-            data = json.loads(body, parse_constant=_reject_constant)
+            data = _load_exact(body)
         else:
-            data = orjson.loads(body)
+            data = orjson.loads(body)  # strict: rejects NaN, lone surrogates, out-of-range floats
     except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise bad_request("invalid_json", f"The request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -61,8 +76,8 @@ def dump_json(data: dict[str, Any]) -> bytes:
         return orjson.dumps(data)
     except orjson.JSONEncodeError:
         try:
-            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        except (RecursionError, ValueError):
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        except RecursionError:
             raise bad_request("invalid_body", "The request body is nested too deeply.") from None
 
 
