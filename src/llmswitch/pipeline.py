@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmswitch.budget import BudgetGuard
 from llmswitch.budget.store import BudgetStore, MemoryStore
@@ -24,6 +24,9 @@ from llmswitch.protocols.openai_chat import dump_json, load_json_object, parse_c
 from llmswitch.request import Analyzer, RouteRequest, Semantics, SemanticsRequired
 from llmswitch.selection import Selection, SelectionRequired, SelectorContext, build_selector, is_async
 from llmswitch.signals import SignalSet
+
+if TYPE_CHECKING:
+    from llmswitch.semantics import SemanticEngine
 from llmswitch.tokens import BYTES_PER_TOKEN
 
 DEFAULT_DECISION = "default"
@@ -94,18 +97,22 @@ class RoutingPipeline:
     """Routes request bodies under one immutable config; build a new one to reload."""
 
     def __init__(
-        self, loaded: LoadedConfig, health: HealthTracker | None = None, budget_store: BudgetStore | None = None
+        self,
+        loaded: LoadedConfig,
+        health: HealthTracker | None = None,
+        budget_store: BudgetStore | None = None,
+        analyzer: SemanticEngine | None = None,
     ) -> None:
         self.loaded = loaded
         config = loaded.config
         self.config = config
         self.health = health or HealthTracker(config.health)
-        self.analyzer: Analyzer | None = None
+        self.analyzer: Analyzer | None = analyzer
         self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
         self.upstream_auth = _upstream_credentials(loaded)
         self._models = {m.name: m for m in config.models}
         self._auto = frozenset(config.routing.auto_models)
-        self._signals = SignalSet(config.signals)
+        self._signals = SignalSet(config, analyzer)
         self._decisions = by_priority(config.decisions)
         base_dir = Path(loaded.source).parent
         self._selectors = {

@@ -11,11 +11,15 @@ import asyncio
 import hashlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import ConfigError, LoadedConfig, parse_config
 from llmswitch.envoy_config import envoy_bootstrap
 from llmswitch.health import HealthTracker
+
+if TYPE_CHECKING:
+    from llmswitch.semantics import SemanticEngine
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
 
@@ -28,11 +32,27 @@ class RouterState:
     def __init__(self, loaded: LoadedConfig, budget_store: BudgetStore | None = None) -> None:
         self.health = HealthTracker(loaded.config.health)
         self.budget_store = budget_store or MemoryStore()
+        self.engine: SemanticEngine | None = None
         self.pipeline = self.build(loaded)
 
+    def _engine_for(self, loaded: LoadedConfig) -> SemanticEngine | None:
+        """The semantic engine the config needs: the loaded one if its settings are unchanged."""
+        config = loaded.config
+        if not config.uses_semantics():
+            return None
+        if self.engine is not None and self.engine.settings == config.semantics:
+            return self.engine
+        from llmswitch.semantics import SemanticEngine  # onnxruntime loads only for semantic configs
+
+        return SemanticEngine(config.semantics, loaded.source)
+
     def build(self, loaded: LoadedConfig) -> RoutingPipeline:
+        """A pipeline for `loaded`; raises ConfigError (the running one stays) if it cannot be built."""
+        engine = self._engine_for(loaded)
+        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine)
         self.health.config = loaded.config.health
-        return RoutingPipeline(loaded, self.health, self.budget_store)
+        self.engine = engine or self.engine
+        return pipeline
 
     def current(self) -> RoutingPipeline:
         return self.pipeline

@@ -50,9 +50,12 @@ class MicroBatcher(Generic[R]):
         """The result of ``fn`` for ``text``, computed in a batch with concurrent callers."""
         if self._closed:
             raise BatcherClosed("batcher is closed")
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run(), name="micro-batcher")
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._worker is None or self._worker.get_loop() is not loop:
+            # First use, or a new event loop (a CLI call, a test): the queue and worker belong to a loop.
+            self._queue = asyncio.Queue()
+            self._worker = loop.create_task(self._run(), name="micro-batcher")
+        future: asyncio.Future = loop.create_future()
         self._queue.put_nowait((text, future))
         return await future
 

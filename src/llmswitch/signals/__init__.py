@@ -6,34 +6,47 @@ being evaluated asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmswitch.config.schema import SIGNAL_SECTIONS, SignalsConfig
+from llmswitch.config.schema import SIGNAL_SECTIONS, Config
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import Signal, SignalResult
 from llmswitch.signals.context import ContextLength
+from llmswitch.signals.domain import DomainMatcher
+from llmswitch.signals.embedding import EmbeddingSimilarity
 from llmswitch.signals.header import HeaderMatcher
 from llmswitch.signals.keyword import KeywordMatcher
 
-SIGNAL_TYPES: dict[str, Callable[[Any], Signal]] = {
-    "keyword": KeywordMatcher,
-    "context": ContextLength,
-    "header": HeaderMatcher,
-}
+if TYPE_CHECKING:
+    from llmswitch.semantics import SemanticEngine
 
 SignalKey = tuple[str, str]
 
 
-class SignalSet:
-    """Every configured signal, addressable by (type, name)."""
+def _build(signal_type: str, spec: Any, engine: SemanticEngine | None) -> Signal:
+    if signal_type == "keyword":
+        return KeywordMatcher(spec)
+    if signal_type == "context":
+        return ContextLength(spec)
+    if signal_type == "header":
+        return HeaderMatcher(spec)
+    assert engine is not None, "semantic signals need the semantic engine"
+    if signal_type == "domain":
+        return DomainMatcher(spec, tuple(engine.categories))
+    return EmbeddingSimilarity(spec, engine.embed(list(spec.candidates)))
 
-    def __init__(self, config: SignalsConfig) -> None:
+
+class SignalSet:
+    """The configured signals that some decision tests, addressable by (type, name)."""
+
+    def __init__(self, config: Config, engine: SemanticEngine | None = None) -> None:
+        wanted = config.referenced_signals()
         self._signals: dict[SignalKey, Signal] = {}
         for signal_type, section in SIGNAL_SECTIONS.items():
-            for spec in getattr(config, section):
-                self._signals[(signal_type, spec.name)] = SIGNAL_TYPES[signal_type](spec)
+            for spec in getattr(config.signals, section):
+                if (signal_type, spec.name) in wanted:
+                    self._signals[(signal_type, spec.name)] = _build(signal_type, spec, engine)
 
     def evaluator(self, request: RouteRequest) -> SignalEvaluation:
         return SignalEvaluation(self._signals, request)
@@ -62,4 +75,4 @@ class SignalEvaluation:
         return [(t, n, r.confidence) for (t, n), r in self.results.items() if r.matched]
 
 
-__all__ = ["SIGNAL_TYPES", "SignalEvaluation", "SignalResult", "SignalSet"]
+__all__ = ["SignalEvaluation", "SignalResult", "SignalSet"]
