@@ -179,7 +179,7 @@ def _local_reply_config() -> dict:
             mapper(413, "invalid_request_error", "request_too_large", "The request body exceeds the size limit."),
             mapper(502, "server_error", "bad_gateway", "The model server failed: %RESPONSE_CODE_DETAILS%"),
             mapper(503, "server_error", "service_unavailable", "Service unavailable: %RESPONSE_CODE_DETAILS%"),
-            mapper(504, "server_error", "upstream_timeout", "The model server timed out: %RESPONSE_CODE_DETAILS%"),
+            mapper(504, "server_error", "timeout", "Timed out: %RESPONSE_CODE_DETAILS%"),
         ]
     }
 

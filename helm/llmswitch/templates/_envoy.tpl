@@ -219,7 +219,7 @@ static_resources:
             {{- include "llmswitch.envoy.localReplyMapper" (dict "status" 413 "type" "invalid_request_error" "code" "request_too_large" "message" "The request body exceeds the size limit.") | nindent 12 }}
             {{- include "llmswitch.envoy.localReplyMapper" (dict "status" 502 "type" "server_error" "code" "bad_gateway" "message" "The model server failed: %RESPONSE_CODE_DETAILS%") | nindent 12 }}
             {{- include "llmswitch.envoy.localReplyMapper" (dict "status" 503 "type" "server_error" "code" "service_unavailable" "message" "Service unavailable: %RESPONSE_CODE_DETAILS%") | nindent 12 }}
-            {{- include "llmswitch.envoy.localReplyMapper" (dict "status" 504 "type" "server_error" "code" "upstream_timeout" "message" "The model server timed out: %RESPONSE_CODE_DETAILS%") | nindent 12 }}
+            {{- include "llmswitch.envoy.localReplyMapper" (dict "status" 504 "type" "server_error" "code" "timeout" "message" "Timed out: %RESPONSE_CODE_DETAILS%") | nindent 12 }}
   {{- if $probe }}
   # GET /ready from the admin interface, 404 for everything else: the admin API stays private.
   - name: envoy_probe
