@@ -73,7 +73,6 @@ CLEAR_CASES = {
     "Which organelle carries out photosynthesis in plant cells?": "biology",
     "What is the time complexity of binary search on a sorted array?": "computer science",
     "Balance the equation for the combustion of methane and name the products.": "chemistry",
-    "In what year did the Treaty of Versailles end the First World War?": "history",
     "How does an increase in the money supply affect inflation and interest rates?": "economics",
     "A ball is dropped from 20 m. Ignoring air resistance, how fast is it moving when it hits the ground?": "physics",
     "What are the first-line treatments for a patient with high blood pressure?": "health",

@@ -67,13 +67,17 @@ class DomainHead:
     def save(self, path: Path) -> None:
         """Write an .npz with fixed timestamps, so retraining yields the same bytes."""
         arrays = {
-            "w1": self.w1, "b1": self.b1, "w2": self.w2, "b2": self.b2,
+            "w1": self.w1,
+            "b1": self.b1,
+            "w2": self.w2,
+            "b2": self.b2,
             "categories": np.array(self.categories),
-            "meta": np.array(json.dumps({
-                "layer_means": list(self.layer_means),
-                "encoder_sha256": self.encoder_sha256,
-                "info": self.info,
-            }, sort_keys=True)),
+            "meta": np.array(
+                json.dumps(
+                    {"layer_means": list(self.layer_means), "encoder_sha256": self.encoder_sha256, "info": self.info},
+                    sort_keys=True,
+                )
+            ),
         }
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, array in arrays.items():
@@ -87,8 +91,10 @@ class DomainHead:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             return cls(
-                w1=data["w1"].astype(np.float32), b1=data["b1"].astype(np.float32),
-                w2=data["w2"].astype(np.float32), b2=data["b2"].astype(np.float32),
+                w1=data["w1"].astype(np.float32),
+                b1=data["b1"].astype(np.float32),
+                w2=data["w2"].astype(np.float32),
+                b2=data["b2"].astype(np.float32),
                 categories=tuple(str(c) for c in data["categories"]),
                 layer_means=tuple(meta["layer_means"]),
                 encoder_sha256=meta["encoder_sha256"],
@@ -125,6 +131,4 @@ class DomainClassifier:
     def classify(self, encoded: Encoded) -> list[DomainPrediction]:
         probs = self.probabilities(domain_features(encoded))
         best = probs.argmax(axis=1)
-        return [
-            DomainPrediction(self.categories[j], float(p[j]), p) for j, p in zip(best, probs, strict=True)
-        ]
+        return [DomainPrediction(self.categories[j], float(p[j]), p) for j, p in zip(best, probs, strict=True)]

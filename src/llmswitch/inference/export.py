@@ -124,7 +124,9 @@ def _export_fp32(source_dir: Path, path: Path, layer_means: tuple[int, ...]) -> 
 def _quantize(fp32_path: Path, out_path: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(fp32_path, out_path, weight_type=QuantType.QInt8)
+    # Per-channel scales: per-tensor int8 weights cost MiniLM ~0.04 of cosine
+    # similarity to the fp32 embedding, per-channel about 0.007.
+    quantize_dynamic(fp32_path, out_path, weight_type=QuantType.QInt8, per_channel=True)
 
 
 def export_embedding_model(

@@ -67,9 +67,7 @@ class PromptTokenizer:
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids with special tokens, each sequence cut to ``max_length``."""
-        encodings = self._tokenizer.encode_batch(
-            [self._clip_chars(t) for t in texts], add_special_tokens=False
-        )
+        encodings = self._tokenizer.encode_batch([self._clip_chars(t) for t in texts], add_special_tokens=False)
         return [self._prefix + head_tail(e.ids, self._budget) + self._suffix for e in encodings]
 
     def __call__(self, texts: list[str]) -> TokenBatch:

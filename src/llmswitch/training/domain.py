@@ -141,7 +141,10 @@ def train_domain(
     w1, b1, w2, b2 = fit_mlp(x, y, len(CATEGORIES), hidden, epochs, seed)
     settings = {"hidden": hidden, "epochs": epochs, "seed": seed, "train_questions": int(is_train.sum())}
     head = DomainHead(
-        w1, b1, w2, b2,
+        w1,
+        b1,
+        w2,
+        b2,
         categories=CATEGORIES,
         layer_means=embedder.manifest.layer_means,
         encoder_sha256=embedder.manifest.source_sha256,
