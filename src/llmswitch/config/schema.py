@@ -6,7 +6,9 @@ decisions) are checked after the structure, with the YAML path of each offending
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
@@ -318,12 +320,75 @@ class EmbeddingSignal(StrictModel):
     )
 
 
+COMPLEXITY_LEVELS = ("easy", "medium", "hard")
+# ISO 639-1 codes the language detector (lingua) knows.
+LANGUAGE_CODES = (
+    "af ar az be bg bn bs ca cs cy da de el en eo es et eu fa fi fr ga gu he hi hr hu hy id is it ja ka kk ko "
+    "la lg lt lv mi mk mn mr ms nb nl nn pa pl pt ro ru sk sl sn so sq sr st sv sw ta te th tl tn tr ts uk ur "
+    "vi xh yo zh zu"
+).split()
+ExamplePrompt = Annotated[str, Field(min_length=1)]
+
+
+class ComplexityExamples(StrictModel):
+    """Labelled example prompts per level; they replace the shipped set."""
+
+    easy: list[ExamplePrompt] = Field(min_length=1)
+    medium: list[ExamplePrompt] = Field(min_length=1)
+    hard: list[ExamplePrompt] = Field(min_length=1)
+
+
+class ComplexitySignal(StrictModel):
+    """The prompt's difficulty level, by its similarity to labelled example prompts."""
+
+    name: Name
+    level: Literal["easy", "medium", "hard"]
+    threshold: float = Field(
+        0.0, ge=0, le=1, description="Match when this level is predicted with at least this confidence."
+    )
+    examples: ComplexityExamples | None = Field(None, description="Default: the shipped example prompts.")
+
+
+class LanguageSignal(StrictModel):
+    """The prompt's natural language, detected offline."""
+
+    name: Name
+    languages: list[Literal[tuple(LANGUAGE_CODES)]] = Field(  # type: ignore[valid-type]
+        min_length=1, description="ISO 639-1 codes; the signal matches when the detected language is one of them."
+    )
+    min_confidence: float = Field(
+        0.0, ge=0, le=1, description="Also require the summed confidence of these languages to reach this."
+    )
+
+
+class ClassifierSignal(StrictModel):
+    """A trained text classifier (`llmswitch train classifier`); conditions name one of its labels."""
+
+    name: Name
+    model_dir: str = Field(description="The folder `llmswitch train classifier` wrote.")
+    threshold: float = Field(0.5, ge=0, le=1, description="Match when the label's probability reaches this.")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.model_dir).expanduser()
+
+    def labels(self) -> list[str]:
+        """The model's labels; raises OSError or ValueError when the folder holds no classifier."""
+        labels = json.loads((self.path / "labels.json").read_text(encoding="utf-8"))
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ValueError("labels.json is not a list of strings")
+        return labels
+
+
 class SignalsConfig(StrictModel):
     keywords: list[KeywordSignal] = []
     context: list[ContextSignal] = []
     headers: list[HeaderSignal] = []
     domains: list[DomainSignal] = []
     embeddings: list[EmbeddingSignal] = []
+    complexity: list[ComplexitySignal] = []
+    language: list[LanguageSignal] = []
+    classifiers: list[ClassifierSignal] = []
 
 
 # Condition `type` -> the `signals:` section that defines its names.
@@ -333,9 +398,12 @@ SIGNAL_SECTIONS: dict[str, str] = {
     "header": "headers",
     "domain": "domains",
     "embedding": "embeddings",
+    "complexity": "complexity",
+    "language": "language",
+    "classifier": "classifiers",
 }
-# Condition types whose signals need the prompt's embedding.
-SEMANTIC_SIGNAL_TYPES = frozenset({"domain", "embedding"})
+# Condition types whose signals need the prompt's semantic analysis (the micro-batched ONNX pass).
+SEMANTIC_SIGNAL_TYPES = frozenset({"domain", "embedding", "complexity", "classifier"})
 
 
 class SemanticsConfig(StrictModel):
@@ -347,15 +415,41 @@ class SemanticsConfig(StrictModel):
     domain_head: str | None = Field(None, description="Domain classifier head; default: the one shipped.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     intra_op_threads: int = Field(1, ge=1, le=64, description="CPU threads per inference.")
+    max_tokens: int | None = Field(
+        None,
+        ge=8,
+        le=8192,
+        description="Tokens of each prompt the encoder reads (head and tail kept); default: the model's window. "
+        "Encoder time grows with it: see docs/domain-classifier.md.",
+    )
     max_batch_size: int = Field(16, ge=1, le=1024, description="Concurrent prompts embedded in one pass.")
     max_wait_ms: float = Field(1.0, ge=0, le=100, description="How long a batch waits to fill up.")
+    timeout_ms: float = Field(
+        250,
+        gt=0,
+        le=60000,
+        description="Past this (an overloaded encoder), route without semantics: semantic signals do not match "
+        "and feature-based selectors take their first modelRef. Keep it below routing.message_timeout_ms.",
+    )
 
 
 class Condition(StrictModel):
     """A leaf of a rule tree: true when the named signal matched."""
 
-    type: Literal["keyword", "context", "header", "domain", "embedding"]
+    type: Literal["keyword", "context", "header", "domain", "embedding", "complexity", "language", "classifier"]
     name: Name
+    label: str | None = Field(None, min_length=1, description="For classifier conditions: the label to test.")
+
+    @model_validator(mode="after")
+    def _label_only_for_classifiers(self) -> Condition:
+        if (self.type == "classifier") != (self.label is not None):
+            raise ValueError("classifier conditions need a label; other types take none")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The (type, name) a signal result is memoised under; a classifier's label is part of the name."""
+        return (self.type, self.name if self.label is None else f"{self.name}={self.label}")
 
 
 class RuleNode(StrictModel):
@@ -434,7 +528,11 @@ class Config(StrictModel):
 
     def referenced_signals(self) -> set[tuple[str, str]]:
         """(type, name) of every signal some decision's rules test; only these are ever built."""
-        return {(c.type, c.name) for d in self.decisions for _, c in _conditions(d.rules, "")}
+        return {(c.type, c.name) for c in self.conditions()}
+
+    def conditions(self) -> list[Condition]:
+        """Every condition of every decision's rules."""
+        return [c for d in self.decisions for _, c in _conditions(d.rules, "")]
 
 
 def _duplicates(names: list[str]) -> list[int]:
@@ -489,3 +587,16 @@ def _reference_problems(config: Config):
             section = SIGNAL_SECTIONS[condition.type]
             if condition.name not in {s.name for s in getattr(config.signals, section)}:
                 yield f"{cond_path}.name: no {condition.type} signal named {condition.name!r} in signals.{section}"
+            elif condition.type == "classifier":
+                yield from _label_problems(config, cond_path, condition)
+
+
+def _label_problems(config: Config, cond_path: str, condition: Condition):
+    index, spec = next((i, s) for i, s in enumerate(config.signals.classifiers) if s.name == condition.name)
+    try:
+        labels = spec.labels()
+    except (OSError, ValueError) as exc:
+        yield f"signals.classifiers[{index}].model_dir: no classifier in {spec.model_dir!r} ({exc})"
+        return
+    if condition.label not in labels:
+        yield f"{cond_path}.label: classifier {spec.name!r} has no label {condition.label!r} (labels: {', '.join(labels)})"

@@ -46,9 +46,12 @@ class Encoded:
 class Embedder:
     """Loads an exported model directory (see :mod:`llmswitch.inference.export`)."""
 
-    def __init__(self, model_dir: Path, device: Device = "auto", intra_op_threads: int = 1) -> None:
+    def __init__(
+        self, model_dir: Path, device: Device = "auto", intra_op_threads: int = 1, max_tokens: int | None = None
+    ) -> None:
         self.manifest = Manifest.load(model_dir)
-        self.tokenizer = PromptTokenizer(model_dir / TOKENIZER_FILE, self.manifest.max_length)
+        window = min(self.manifest.max_length, max_tokens) if max_tokens else self.manifest.max_length
+        self.tokenizer = PromptTokenizer(model_dir / TOKENIZER_FILE, window)
         self.session = create_session(model_dir / MODEL_FILE, device, intra_op_threads)
         self._outputs = [o.name for o in self.session.get_outputs()]
 
