@@ -30,13 +30,7 @@ import httpx
 import orjson
 import yaml
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from llmswitch.demo.stack import LocalStack
 
@@ -72,14 +66,23 @@ def free_ports(count: int, rng: random.Random) -> list[int]:
     return ports
 
 
-def soak_config(workdir: Path, rng: random.Random) -> Path:
-    """The demo config on free loopback ports, with the metrics listener off (nothing beyond loopback)."""
+SEMANTIC_SECTIONS = ("domains", "embeddings")
+
+
+def soak_config(workdir: Path, rng: random.Random, rules_only: bool) -> Path:
+    """The demo config on free loopback ports, with the metrics listener off (nothing beyond loopback);
+    `rules_only` drops the semantic signals and their decisions, so the encoder is not loaded."""
     config = yaml.safe_load(resources.files("llmswitch.demo").joinpath("demo.yaml").read_text())
+    if rules_only:
+        semantic = {s["name"] for section in SEMANTIC_SECTIONS for s in config["signals"].pop(section, [])}
+        config["decisions"] = [
+            d for d in config["decisions"] if d["rules"].get("name") not in semantic
+        ]
     listener, admin, router, *model_ports = free_ports(3 + len(config["models"]), rng)
     config["listener"] = {"address": "127.0.0.1", "port": listener, "admin_port": admin}
     config["router"] = {**config.get("router", {}), "port": router}
     config["telemetry"] = {**config.get("telemetry", {}), "metrics": {"enabled": False}}
-    for model, port in zip(config["models"], model_ports):
+    for model, port in zip(config["models"], model_ports, strict=True):
         model["endpoint"] = f"127.0.0.1:{port}"
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -234,11 +237,12 @@ def main() -> int:
     parser.add_argument("--report-every", type=float, default=30.0, help="seconds between progress lines (default 30)")
     parser.add_argument("--error-share", type=float, default=0.10, help="share of injected errors (default 0.10)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rules-only", action="store_true", help="without the demo's semantic signals")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="llmswitch-soak-"))
     try:
-        with LocalStack(soak_config(workdir, random.Random(args.seed)), log_dir=workdir) as stack:
+        with LocalStack(soak_config(workdir, random.Random(args.seed), args.rules_only), log_dir=workdir) as stack:
             soak = Soak(stack, args)
             console.print(f"stack up: {stack.base_url}, router pid {soak.router_pid}; {args.duration:.0f}s of traffic")
             asyncio.run(soak.run())

@@ -136,7 +136,7 @@ def test_hundreds_of_malformed_bodies_at_once_each_get_their_json_4xx(stack, htt
     started = time.monotonic()
     responses = asyncio.run(post_all(stack, bodies))
     assert time.monotonic() - started < ANSWER_TIMEOUT_S
-    for body, response in zip(bodies, responses):
+    for body, response in zip(bodies, responses, strict=True):
         expected = expected_error(pipeline, body)
         assert response.status_code == expected.status, (body[:200], response.content)
         assert check_error_body(response.content)["code"] == expected.code

@@ -11,15 +11,7 @@ from hypothesis import strategies as st
 
 from llmswitch.extproc.servicer import ExternalProcessor
 from tests.fuzz.extproc_stream import exchange, headers_message
-from tests.fuzz.strategies import (
-    any_bodies,
-    fuzz_settings,
-    header_lists,
-    header_names,
-    header_values,
-    methods,
-    paths,
-)
+from tests.fuzz.strategies import any_bodies, fuzz_settings, header_lists, header_names, header_values, methods, paths
 from tests.helpers import chat_body
 
 
@@ -38,7 +30,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 def split(body: bytes, cuts: list[int]) -> list[bytes]:
     """The body in chunks at the given offsets, as Envoy may deliver it; always at least one chunk."""
     offsets = sorted({0, *(c % (len(body) + 1) for c in cuts), len(body)})
-    return [body[a:b] for a, b in zip(offsets, offsets[1:])] or [b""]
+    return [body[a:b] for a, b in zip(offsets, offsets[1:], strict=False)] or [b""]
 
 
 @fuzz_settings(2200)

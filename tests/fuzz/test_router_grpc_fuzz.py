@@ -10,12 +10,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2_grpc import ExternalProces
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tests.fuzz.extproc_stream import (
-    body_message,
-    check_immediate,
-    check_routed,
-    headers_message,
-)
+from tests.fuzz.extproc_stream import body_message, check_immediate, check_routed, headers_message
 from tests.fuzz.strategies import any_bodies, fuzz_settings, header_lists
 
 pytestmark = pytest.mark.integration

@@ -3,16 +3,7 @@
 import pytest
 
 from tests.helm import kube
-from tests.helm.chart import (
-    CHART,
-    VALUE_SETS,
-    config_map,
-    helm,
-    kinds,
-    lint,
-    render,
-    render_manifests,
-)
+from tests.helm.chart import CHART, VALUE_SETS, config_map, helm, kinds, lint, render, render_manifests
 
 ALL_VALUE_SETS = pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
 

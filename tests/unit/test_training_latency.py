@@ -5,12 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from llmswitch.training.latency import (
-    LatencySample,
-    LatencySampler,
-    load_llmperf,
-    shared_providers,
-)
+from llmswitch.training.latency import LatencySample, LatencySampler, load_llmperf, shared_providers
 
 
 def request(

@@ -10,12 +10,7 @@ import numpy as np
 
 from llmswitch.training.benchmark import BenchmarkRecord
 from llmswitch.training.datasets import build_records, shared_data_dir
-from llmswitch.training.metrics import (
-    apgr,
-    baselines,
-    performance_table,
-    threshold_curve,
-)
+from llmswitch.training.metrics import apgr, baselines, performance_table, threshold_curve
 from llmswitch.training.pricing import STRONG_MODEL, WEAK_MODEL
 
 pytestmark = pytest.mark.skipif(
