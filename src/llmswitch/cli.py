@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -90,6 +91,13 @@ def _train_domain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_command(parser: argparse.ArgumentParser, module_name: str) -> None:
+    """A command whose module (offline tooling, imported only when run) has add_arguments() and run()."""
+    module = importlib.import_module(module_name)
+    module.add_arguments(parser)
+    parser.set_defaults(handler=module.run)
+
+
 def _header_pair(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep:
@@ -135,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     domain.add_argument("--hidden", type=int, default=128)
     domain.add_argument("--epochs", type=int, default=40)
     domain.add_argument("--seed", type=int, default=0)
+    classifier = train.add_parser("classifier", help="Fine-tune a small encoder on text,label CSV and export it to ONNX.")
+    _add_command(classifier, "llmswitch.training.classifier")
     command("demo", _demo, "Run Envoy, the router and stub models locally and send prompts through.").add_argument(
         "--keep-running", action="store_true", help="Leave the stack up for curl until Ctrl-C."
     )

@@ -11,7 +11,7 @@ from llmswitch.signals import SignalEvaluation
 def rule_matches(node: RuleNode | Condition, signals: SignalEvaluation) -> bool:
     """Evaluate a rule tree, short-circuiting so unneeded signals are never computed."""
     if isinstance(node, Condition):
-        return signals.result((node.type, node.name)).matched
+        return signals.result(node.key).matched
     if node.operator == "AND":
         return all(rule_matches(child, signals) for child in node.conditions)
     if node.operator == "OR":

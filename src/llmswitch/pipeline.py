@@ -6,6 +6,7 @@ all call `RoutingPipeline.route`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from llmswitch.decisions import by_priority, first_match
 from llmswitch.health import HealthTracker
 from llmswitch.protocols.errors import bad_request, model_not_found, too_large
 from llmswitch.protocols.openai_chat import dump_json, load_json_object, parse_chat, requested_model
-from llmswitch.request import Analyzer, RouteRequest, Semantics, SemanticsRequired
+from llmswitch.request import Analyzer, RouteRequest, Semantics, SemanticsRequired, SemanticsUnavailable
 from llmswitch.selection import Selection, SelectionRequired, SelectorContext, build_selector, is_async
 from llmswitch.signals import SignalSet
 
@@ -63,6 +64,8 @@ class RoutePlan:
     max_completion_tokens: int | None = None
     data: dict[str, Any] = field(default_factory=dict, repr=False)
     """The parsed body, kept so a later step (a budget downgrade) can re-render it."""
+    semantics_timed_out: bool = False
+    """Routed without the prompt's semantics: the encoder did not answer within semantics.timeout_ms."""
 
 
 def is_chat_completions(path: str) -> bool:
@@ -120,6 +123,8 @@ class RoutingPipeline:
             for i, d in enumerate(config.decisions)
         }
         self._default = self._models[config.default_model]
+        self._decision_index = {d.name: i for i, d in enumerate(config.decisions)}
+        self._analysis_timeout = config.semantics.timeout_ms / 1000
         self._fallbacks = [self._models[name] for name in config.routing.fallback_models]
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
         self.max_body_bytes = config.router.max_body_bytes
@@ -127,24 +132,41 @@ class RoutingPipeline:
     async def route_async(
         self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions"
     ) -> RoutePlan:
-        """`route`, doing the waiting it asks for: the prompt's semantics (computed once) and
-        asynchronous selectors. Each pass resolves one need, so at most three passes run."""
+        """`route`, doing the waiting it asks for: the prompt's semantics (computed once, within
+        `semantics.timeout_ms`) and asynchronous selectors. Each pass resolves one need."""
         semantics: Semantics | None = None
+        timed_out = False
         analysis: tuple[int, int] | None = None
         selections: dict[str, Selection] = {}
-        for _ in range(3):
+        for _ in range(4):
             try:
-                return self.route(headers, body, path, semantics, analysis, selections)
+                return self.route(headers, body, path, semantics, analysis, selections, timed_out)
             except SemanticsRequired as needed:
-                if self.analyzer is None:
-                    raise RuntimeError("a signal or selector needs semantic analysis; none is configured") from None
-                started = perf_counter_ns()
-                semantics = await self.analyzer.analyze(needed.text)
-                analysis = (started, perf_counter_ns() - started)
+                semantics, timed_out, analysis = await self._analyze(needed.text)
             except SelectionRequired as needed:
-                selector = self._selectors[needed.decision]
-                selections[needed.decision] = await selector.select_async(needed.request)  # type: ignore[union-attr]
-        raise RuntimeError("routing needed more than semantics and one selection")
+                try:
+                    selector = self._selectors[needed.decision]
+                    selections[needed.decision] = await selector.select_async(needed.request)  # type: ignore[union-attr]
+                except SemanticsRequired as inner:  # an async selector that reads features
+                    semantics, timed_out, analysis = await self._analyze(inner.text)
+                except SemanticsUnavailable:
+                    selections[needed.decision] = self._without_semantics(needed.decision)
+        raise RuntimeError("routing did not settle after semantics and one selection")
+
+    async def _analyze(self, text: str) -> tuple[Semantics | None, bool, tuple[int, int]]:
+        """(semantics, timed out, (start, duration)); an overloaded encoder must not stall routing."""
+        if self.analyzer is None:
+            raise RuntimeError("a signal or selector needs semantic analysis; none is configured")
+        started = perf_counter_ns()
+        try:
+            semantics = await asyncio.wait_for(self.analyzer.analyze(text), self._analysis_timeout)
+        except TimeoutError:
+            return None, True, (started, perf_counter_ns() - started)
+        return semantics, False, (started, perf_counter_ns() - started)
+
+    def _without_semantics(self, decision: str) -> Selection:
+        first = self.config.decisions[self._decision_index[decision]].model_refs[0].model
+        return Selection(first, "semantic analysis timed out: first modelRef")
 
     def route(
         self,
@@ -154,6 +176,7 @@ class RoutingPipeline:
         semantics: Semantics | None = None,
         analysis: tuple[int, int] | None = None,
         selections: Mapping[str, Selection] | None = None,
+        semantics_timed_out: bool = False,
     ) -> RoutePlan:
         """Plan one request; raises `RequestError` for anything a client must fix, and
         `SemanticsRequired` when `semantics` is needed but not given (see `route_async`)."""
@@ -169,7 +192,7 @@ class RoutingPipeline:
             raise model_not_found(model_name)
         if not is_chat_completions(path):
             raise bad_request("unsupported_endpoint", f"Automatic model routing is not available for {path}.")
-        request = RouteRequest(headers, parse_chat(data, model_name), semantics)
+        request = RouteRequest(headers, parse_chat(data, model_name), semantics, semantics_timed_out)
         signals = self._signals.evaluator(request)
         if analysis is not None:
             signals.timings["semantics"] = analysis
@@ -199,15 +222,19 @@ class RoutingPipeline:
             request.prompt_tokens,
             _max_completion_tokens(data),
             data,
+            semantics_timed_out,
         )
 
     def _select(self, decision: str, request: RouteRequest, done: Mapping[str, Selection] | None) -> Selection:
         if done is not None and decision in done:
             return done[decision]
         selector = self._selectors[decision]
-        if is_async(selector):
-            raise SelectionRequired(decision, request)
-        return selector.select(request)  # type: ignore[union-attr]
+        try:
+            if is_async(selector):
+                raise SelectionRequired(decision, request)
+            return selector.select(request)  # type: ignore[union-attr]
+        except SemanticsUnavailable:
+            return self._without_semantics(decision)
 
     def _fallback(self, chosen: ModelConfig, decision: Decision | None, reason: str) -> tuple[ModelConfig, str]:
         """The first healthy model along the decision's modelRefs, the fallback chain, then default_model."""

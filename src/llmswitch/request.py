@@ -22,6 +22,8 @@ class Semantics:
     """L2-normalised sentence embedding, shape (dimension,)."""
     domain_probabilities: np.ndarray | None = None
     """Probability per domain category, or None without a domain classifier."""
+    classifier_probabilities: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Label probabilities per trained classifier (by its model's sha256), for the classifiers live configs test."""
 
 
 class SemanticsRequired(Exception):
@@ -30,6 +32,10 @@ class SemanticsRequired(Exception):
     def __init__(self, text: str) -> None:
         super().__init__("this request needs semantic analysis")
         self.text = text
+
+
+class SemanticsUnavailable(Exception):
+    """The prompt's analysis did not finish within `semantics.timeout_ms`: route without it."""
 
 
 class Analyzer(Protocol):
@@ -41,6 +47,7 @@ class RouteRequest:
     headers: Mapping[str, str]
     chat: ChatRequest
     semantics: Semantics | None = None
+    semantics_timed_out: bool = False
     # Per-request memo for signals, so each derived value is computed at most once.
     memo: dict[str, object] = field(default_factory=dict)
 
@@ -53,7 +60,10 @@ class RouteRequest:
         return estimate_tokens(self.chat.conversation_text)
 
     def require_semantics(self) -> Semantics:
-        """The prompt's semantics; raises SemanticsRequired so the async caller computes them once."""
+        """The prompt's semantics; raises SemanticsRequired so the async caller computes them once, or
+        SemanticsUnavailable once that timed out."""
         if self.semantics is None:
+            if self.semantics_timed_out:
+                raise SemanticsUnavailable()
             raise SemanticsRequired(self.chat.last_user_text)
         return self.semantics

@@ -7,10 +7,7 @@ import grpc
 import httpx
 import orjson
 import pytest
-from opentelemetry.proto.collector.trace.v1 import (
-    trace_service_pb2,
-    trace_service_pb2_grpc,
-)
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from llmswitch.demo.stack import LocalStack
 from tests.helpers import base_config, free_ports, write_config

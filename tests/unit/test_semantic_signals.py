@@ -91,3 +91,21 @@ async def test_reload_recomputes_candidate_embeddings(tmp_path):
     assert state.engine is not None
     plan = await state.pipeline.route_async({}, chat_body("Where is my parcel? It has not arrived"))
     assert plan.decision == "refunds"
+
+
+async def test_an_overloaded_encoder_routes_without_semantics_instead_of_stalling():
+    data = semantic_config()
+    data["semantics"] = {"timeout_ms": 1}
+    state = RouterState(loaded(data))
+    engine = state.pipeline.analyzer
+    slow = asyncio.Event()
+
+    async def stalled(text):
+        await slow.wait()
+
+    engine.analyze = stalled
+    plan = await state.pipeline.route_async({}, chat_body(MATH))
+    assert plan.decision == "default"  # the math domain signal could not be computed in time
+    assert plan.semantics_timed_out
+    assert plan.timings.signals["semantics"][1] >= 0
+    assert (await state.pipeline.route_async({}, chat_body("python please"))).decision == "code_decision"

@@ -11,6 +11,7 @@ from llmswitch.request import RouteRequest
 if TYPE_CHECKING:
     from llmswitch.budget import BudgetGuard
     from llmswitch.config.schema import Config, Decision
+    from llmswitch.telemetry.metrics import RouterMetrics
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,15 @@ class SelectorContext:
     base_dir: Path
     """Relative artifact paths resolve against the config file's folder."""
     budget: BudgetGuard
+    metrics: RouterMetrics | None = None
+    """Where selectors that call out (llm) count their calls; None leaves them uncounted."""
+    algorithm_path: str | None = None
+    """The YAML path of a wrapped (inner) algorithm; None for the decision's own."""
 
     @property
     def path(self) -> str:
         """The YAML path of this decision's algorithm, for error messages."""
-        return f"decisions[{self.decision_index}].algorithm"
+        return self.algorithm_path or f"decisions[{self.decision_index}].algorithm"
 
 
 class Selector(Protocol):

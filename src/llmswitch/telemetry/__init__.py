@@ -31,6 +31,8 @@ class Telemetry:
         metrics = self.metrics
         timings = plan.timings
         metrics.route_counter(plan.decision, plan.model.name).inc()
+        if plan.semantics_timed_out:
+            metrics.semantic_timeouts.inc()
         metrics.routing_seconds.observe((timings.end - timings.start) / _NS_PER_S)
         for signal_type, (_, total) in timings.signals.items():
             metrics.signal_histogram(signal_type).observe(total / _NS_PER_S)

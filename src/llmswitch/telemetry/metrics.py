@@ -57,6 +57,11 @@ class RouterMetrics:
         self.model_healthy = Gauge(
             "llmswitch_model_healthy", "1 while the router routes to the model, 0 while it is cooling down.", ["model"], registry=r
         )
+        self.semantic_timeouts = Counter(
+            "llmswitch_semantic_timeouts",
+            "Requests routed without semantics because the encoder missed semantics.timeout_ms.",
+            registry=r,
+        )
         self.budget_downgrades = Counter(
             "llmswitch_budget_downgrades", "Requests sent to the downgrade model because a budget ran out.", registry=r
         )

@@ -1,0 +1,66 @@
+"""`mlp`: a small ONNX multi-layer perceptron giving each model's probability of being the best.
+
+The network is trained and exported offline (`llmswitch train selectors`); its graph takes
+`features` (n, d) and returns `scores` (n, models). The artifact metadata rides in the ONNX
+file's metadata_props under `llmswitch`. `device: cuda` uses the CUDA provider when ONNX Runtime
+has one and the CPU otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from llmswitch.config.algorithms import MlpAlgorithm
+from llmswitch.inference.session import create_session
+from llmswitch.selection.artifact import ArtifactError, ArtifactMeta, artifact_path, check_models, config_error
+from llmswitch.selection.base import SelectorContext
+from llmswitch.selection.learned import ScoredSelector
+
+ALGORITHM = "mlp"
+METADATA_KEY = "llmswitch"
+INPUT, OUTPUT = "features", "scores"
+
+
+class MlpScorer:
+    def __init__(self, path: Path, device: str = "cpu") -> None:
+        if not path.is_file():
+            raise ArtifactError(f"file not found: {path}")
+        try:
+            self.session = create_session(path, "cpu" if device == "cpu" else "auto")
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise ArtifactError(f"cannot load ONNX model {path}: {exc}") from None
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in metadata:
+            raise ArtifactError(f"{path} is not a selector artifact (no {METADATA_KEY} metadata)")
+        self.meta = ArtifactMeta.from_json(metadata[METADATA_KEY], ALGORITHM)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.meta.models
+
+    @property
+    def hidden_dims(self) -> list[int]:
+        return list(self.meta.settings["hidden_dims"])
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        return self.session.run([OUTPUT], {INPUT: np.asarray(features, np.float32)})[0]
+
+
+class MlpSelector(ScoredSelector):
+    algorithm = ALGORITHM
+
+    def __init__(self, context: SelectorContext) -> None:
+        params = context.decision.algorithm
+        assert isinstance(params, MlpAlgorithm)
+        try:
+            scorer = MlpScorer(artifact_path(context, params.mlp.artifact), params.mlp.device)
+        except ArtifactError as exc:
+            raise config_error(context, "mlp.artifact", str(exc)) from None
+        check_models(context, scorer.meta, "mlp.artifact")
+        if params.mlp.hidden_dims is not None and params.mlp.hidden_dims != scorer.hidden_dims:
+            raise config_error(
+                context, "mlp.hidden_dims", f"{params.mlp.hidden_dims} asked, the artifact has {scorer.hidden_dims}"
+            )
+        super().__init__(scorer)

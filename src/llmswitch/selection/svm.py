@@ -1,0 +1,97 @@
+"""`svm`: one-vs-rest support vector machines, one per model ("is this model the best?").
+
+Features are projected onto the training set's principal components first. The artifact holds
+each machine's support vectors and dual coefficients (RBF) or its weight vector (linear); the
+decision function is evaluated in numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from llmswitch.config.algorithms import SvmAlgorithm
+from llmswitch.selection.artifact import (
+    ArtifactError,
+    ArtifactMeta,
+    artifact_path,
+    check_models,
+    config_error,
+    load_npz,
+    save_npz,
+)
+from llmswitch.selection.base import SelectorContext
+from llmswitch.selection.learned import ScoredSelector
+
+ALGORITHM = "svm"
+
+
+@dataclass
+class SvmScorer:
+    meta: ArtifactMeta
+    mean: np.ndarray
+    basis: np.ndarray
+    support: list[np.ndarray]
+    """Per model: (vectors, components) for rbf, (1, components) weights for linear."""
+    coef: list[np.ndarray]
+    """Per model: dual coefficients (rbf) or [1.0] (linear)."""
+    intercept: np.ndarray
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.meta.models
+
+    @property
+    def kernel(self) -> str:
+        return str(self.meta.settings["kernel"])
+
+    @property
+    def gamma(self) -> float:
+        return float(self.meta.settings["gamma"])
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        z = (np.asarray(features, np.float32) - self.mean) @ self.basis
+        columns = []
+        for vectors, coef in zip(self.support, self.coef, strict=True):
+            if self.kernel == "linear":
+                columns.append(z @ vectors[0])
+            else:
+                sq = (z**2).sum(axis=1)[:, None] + (vectors**2).sum(axis=1)[None, :] - 2.0 * z @ vectors.T
+                columns.append(np.exp(-self.gamma * np.maximum(sq, 0.0)) @ coef)
+        return np.stack(columns, axis=1) + self.intercept
+
+    def save(self, path: Path) -> Path:
+        arrays = {"mean": self.mean, "basis": self.basis, "intercept": self.intercept}
+        for j, (vectors, coef) in enumerate(zip(self.support, self.coef, strict=True)):
+            arrays[f"support{j}"], arrays[f"coef{j}"] = vectors, coef
+        return save_npz(path, self.meta, arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> SvmScorer:
+        meta, a = load_npz(path, ALGORITHM)
+        try:
+            n = len(meta.models)
+            return cls(meta, a["mean"], a["basis"], [a[f"support{j}"] for j in range(n)],
+                       [a[f"coef{j}"] for j in range(n)], a["intercept"])
+        except KeyError as exc:
+            raise ArtifactError(f"{path} lacks array {exc}") from None
+
+
+class SvmSelector(ScoredSelector):
+    algorithm = ALGORITHM
+
+    def __init__(self, context: SelectorContext) -> None:
+        params = context.decision.algorithm
+        assert isinstance(params, SvmAlgorithm)
+        try:
+            scorer = SvmScorer.load(artifact_path(context, params.svm.artifact))
+        except ArtifactError as exc:
+            raise config_error(context, "svm.artifact", str(exc)) from None
+        check_models(context, scorer.meta, "svm.artifact")
+        if params.svm.kernel is not None and params.svm.kernel != scorer.kernel:
+            raise config_error(context, "svm.kernel", f"{params.svm.kernel!r} asked, the artifact is {scorer.kernel!r}")
+        if params.svm.gamma is not None and scorer.kernel == "rbf" and not np.isclose(params.svm.gamma, scorer.gamma):
+            raise config_error(context, "svm.gamma", f"{params.svm.gamma} asked, the artifact has {scorer.gamma}")
+        super().__init__(scorer)
