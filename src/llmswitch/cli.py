@@ -145,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     domain.add_argument("--seed", type=int, default=0)
     classifier = train.add_parser("classifier", help="Fine-tune a small encoder on text,label CSV and export it to ONNX.")
     _add_command(classifier, "llmswitch.training.classifier")
+    selectors = train.add_parser("selectors", help="Train the selectors' artifacts from benchmark JSONL (seeded).")
+    _add_command(selectors, "llmswitch.training.selectors")
+    _add_command(
+        commands.add_parser("profile", help="Send a query set to the configured models; write benchmark JSONL."),
+        "llmswitch.training.profile",
+    )
+    _add_command(
+        commands.add_parser("eval", help="Score every selector on the held-out split against the baselines."),
+        "llmswitch.training.evaluate",
+    )
     command("demo", _demo, "Run Envoy, the router and stub models locally and send prompts through.").add_argument(
         "--keep-running", action="store_true", help="Leave the stack up for curl until Ctrl-C."
     )

@@ -28,6 +28,7 @@ from llmswitch.signals import SignalSet
 
 if TYPE_CHECKING:
     from llmswitch.semantics import SemanticEngine
+    from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.tokens import BYTES_PER_TOKEN
 
 DEFAULT_DECISION = "default"
@@ -105,6 +106,7 @@ class RoutingPipeline:
         health: HealthTracker | None = None,
         budget_store: BudgetStore | None = None,
         analyzer: SemanticEngine | None = None,
+        metrics: RouterMetrics | None = None,
     ) -> None:
         self.loaded = loaded
         config = loaded.config
@@ -119,7 +121,7 @@ class RoutingPipeline:
         self._decisions = by_priority(config.decisions)
         base_dir = Path(loaded.source).parent
         self._selectors = {
-            d.name: build_selector(SelectorContext(config, d, i, loaded.source, base_dir, self.budget))
+            d.name: build_selector(SelectorContext(config, d, i, loaded.source, base_dir, self.budget, metrics))
             for i, d in enumerate(config.decisions)
         }
         self._default = self._models[config.default_model]

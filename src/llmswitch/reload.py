@@ -20,6 +20,7 @@ from llmswitch.health import HealthTracker
 
 if TYPE_CHECKING:
     from llmswitch.semantics import SemanticEngine
+    from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
 
@@ -29,7 +30,10 @@ log = logging.getLogger(__name__)
 class RouterState:
     """The pipeline that new streams use, and the state that outlives reloads (model health, spend)."""
 
-    def __init__(self, loaded: LoadedConfig, budget_store: BudgetStore | None = None) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, budget_store: BudgetStore | None = None, metrics: RouterMetrics | None = None
+    ) -> None:
+        self.metrics = metrics
         self.health = HealthTracker(loaded.config.health)
         self.budget_store = budget_store or MemoryStore()
         self.engine: SemanticEngine | None = None
@@ -49,7 +53,7 @@ class RouterState:
     def build(self, loaded: LoadedConfig) -> RoutingPipeline:
         """A pipeline for `loaded`; raises ConfigError (the running one stays) if it cannot be built."""
         engine = self._engine_for(loaded)
-        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine)
+        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine, self.metrics)
         self.health.config = loaded.config.health
         self.engine = engine or self.engine
         return pipeline

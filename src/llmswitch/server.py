@@ -37,6 +37,7 @@ def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", limit),
         # One process per port: a stale copy must not silently share it.
         ("grpc.so_reuseport", 0),
+        ("grpc.enable_channelz", 0),
     ]
 
 
@@ -52,7 +53,7 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     if config.telemetry.metrics.enabled:
         metrics.serve(config.telemetry.metrics.port + worker)
     telemetry = Telemetry(config.telemetry, metrics)
-    state = RouterState(loaded, build_store(config.budget))
+    state = RouterState(loaded, build_store(config.budget), metrics)
     reloader = ConfigReloader(config_path, state, metrics)
 
     server = grpc.aio.server(options=grpc_options(loaded))

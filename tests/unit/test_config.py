@@ -111,3 +111,18 @@ def test_check_config_cli_exit_codes(tmp_path, capsys):
 def test_config_schema_cli_prints_json(capsys):
     assert main(["config-schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "Config"
+
+
+def test_algorithm_errors_name_the_yaml_path_once():
+    data = base_config()
+    data["decisions"][0]["algorithm"] = {"type": "knn", "knn": {"artifact": "knn.npz", "k": 0}}
+    assert any(p.startswith("decisions[0].algorithm.knn.k:") for p in problems_of(data)), problems_of(data)
+
+
+def test_budget_wrapper_needs_a_daily_limit():
+    data = base_config()
+    data["decisions"][0]["algorithm"] = {"type": "budget", "budget": {"budget_per_day": 5, "inner": {"type": "static"}}}
+    assert (
+        "decisions[0].algorithm: the budget algorithm reads daily spend: add a daily scope to budget.limits"
+        in problems_of(data)
+    )

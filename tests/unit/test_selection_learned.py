@@ -72,6 +72,8 @@ def config_text(algorithm: dict, models=(STRONG, WEAK), **model_extra) -> str:
         "signals": {"keywords": [{"name": "any", "keywords": ["question"]}]},
         "default_model": WEAK,
     }
+    if algorithm["type"] == "budget":  # the wrapper reads the daily spend the guard tracks
+        data["budget"] = {"limits": [{"scope": "daily", "amount": 1000.0}]}
     return yaml.safe_dump(data)
 
 

@@ -7,7 +7,7 @@ settings given here are checked against the artifact when the config is loaded.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -42,6 +42,7 @@ class KnnAlgorithm(StrictModel):
     """Quality-weighted voting among the k nearest training queries."""
 
     type: Literal["knn"]
+    needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
     knn: KnnParams
 
 
@@ -57,6 +58,7 @@ class KmeansAlgorithm(StrictModel):
     """Each query's cluster sends it to that cluster's best model under the quality/efficiency trade-off."""
 
     type: Literal["kmeans"]
+    needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
     kmeans: KmeansParams
 
 
@@ -70,6 +72,7 @@ class SvmAlgorithm(StrictModel):
     """One-vs-rest support vector machines over the models; the highest decision value wins."""
 
     type: Literal["svm"]
+    needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
     svm: SvmParams
 
 
@@ -83,6 +86,7 @@ class MlpAlgorithm(StrictModel):
     """An ONNX multi-layer perceptron that predicts each model's quality; the best prediction wins."""
 
     type: Literal["mlp"]
+    needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
     mlp: MlpParams
 
 
@@ -94,6 +98,7 @@ class QosAlgorithm(StrictModel):
     """QoS = (1 + MC/10)·Q/100 + (1 + TC/10)/L from four regressors; the highest predicted QoS wins."""
 
     type: Literal["qos"]
+    needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
     qos: QosParams
 
 
@@ -130,6 +135,7 @@ class ThresholdAlgorithm(StrictModel):
     """Two models: the strong one when the predicted P(strong wins) clears a calibrated threshold."""
 
     type: Literal["threshold"]
+    needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
     threshold: ThresholdParams
 
 
@@ -183,6 +189,10 @@ class BudgetAlgorithm(StrictModel):
     type: Literal["budget"]
     budget: BudgetParams
 
+    @property
+    def needs_semantics(self) -> bool:
+        return getattr(self.budget.inner, "needs_semantics", False)
+
 
 Algorithm = Annotated[
     StaticAlgorithm
@@ -199,3 +209,6 @@ Algorithm = Annotated[
     Field(discriminator="type"),
 ]
 BudgetParams.model_rebuild()
+ALGORITHM_TYPES = frozenset(
+    member.model_fields["type"].annotation.__args__[0] for member in Algorithm.__origin__.__args__
+)

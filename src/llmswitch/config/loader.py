@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from llmswitch.config.algorithms import ALGORITHM_TYPES
 from llmswitch.config.schema import Config
 
 
@@ -30,13 +31,15 @@ class LoadedConfig:
 
 def _yaml_path(loc: tuple[int | str, ...]) -> str:
     path = ""
+    previous: int | str | None = None
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("rule", "condition", "static", "weighted"):  # union tags, not YAML keys
-            continue
+        elif part in ("rule", "condition") or (previous in ("algorithm", "inner") and part in ALGORITHM_TYPES):
+            pass  # pydantic's union tags, not YAML keys
         else:
             path += f".{part}" if path else str(part)
+        previous = part
     return path or "<root>"
 
 

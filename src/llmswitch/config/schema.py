@@ -576,8 +576,11 @@ def _reference_problems(config: Config):
     for index, auto in enumerate(config.routing.auto_models):
         if auto in known_models:
             yield f"routing.auto_models[{index}]: {auto!r} is also a model name"
+    daily_limit = any(limit.scope == "daily" for limit in config.budget.limits)
     for d_index, decision in enumerate(config.decisions):
         path = f"decisions[{d_index}]"
+        if decision.algorithm.type == "budget" and not daily_limit:
+            yield f"{path}.algorithm: the budget algorithm reads daily spend: add a daily scope to budget.limits"
         if decision.name in RESERVED_DECISIONS:
             yield f"{path}.name: {decision.name!r} is reserved"
         for r_index, ref in enumerate(decision.model_refs):

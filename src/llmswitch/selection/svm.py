@@ -1,5 +1,7 @@
 """`svm`: one-vs-rest support vector machines, one per model ("is this model the best?").
 
+With two models a single machine decides, and the other model's decision is its negation.
+
 Features are projected onto the training set's principal components first. The artifact holds
 each machine's support vectors and dual coefficients (RBF) or its weight vector (linear); the
 decision function is evaluated in numpy.
@@ -34,10 +36,14 @@ class SvmScorer:
     mean: np.ndarray
     basis: np.ndarray
     support: list[np.ndarray]
-    """Per model: (vectors, components) for rbf, (1, components) weights for linear."""
+    """Per machine: (vectors, components) for rbf, (1, components) weights for linear."""
     coef: list[np.ndarray]
-    """Per model: dual coefficients (rbf) or [1.0] (linear)."""
+    """Per machine: dual coefficients (rbf) or [1.0] (linear)."""
     intercept: np.ndarray
+    """Per model. Two models share one machine: the second model's decision is the negated first."""
+
+    def __post_init__(self) -> None:
+        self._norms = [(vectors**2).sum(axis=1) for vectors in self.support]
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -54,12 +60,14 @@ class SvmScorer:
     def scores(self, features: np.ndarray) -> np.ndarray:
         z = (np.asarray(features, np.float32) - self.mean) @ self.basis
         columns = []
-        for vectors, coef in zip(self.support, self.coef, strict=True):
+        for vectors, coef, norms in zip(self.support, self.coef, self._norms, strict=True):
             if self.kernel == "linear":
                 columns.append(z @ vectors[0])
             else:
-                sq = (z**2).sum(axis=1)[:, None] + (vectors**2).sum(axis=1)[None, :] - 2.0 * z @ vectors.T
+                sq = (z**2).sum(axis=1)[:, None] + norms[None, :] - 2.0 * z @ vectors.T
                 columns.append(np.exp(-self.gamma * np.maximum(sq, 0.0)) @ coef)
+        if len(columns) == 1 and len(self.models) == 2:
+            columns.append(-columns[0])
         return np.stack(columns, axis=1) + self.intercept
 
     def save(self, path: Path) -> Path:
@@ -72,7 +80,7 @@ class SvmScorer:
     def load(cls, path: Path) -> SvmScorer:
         meta, a = load_npz(path, ALGORITHM)
         try:
-            n = len(meta.models)
+            n = 1 if meta.settings.get("binary") else len(meta.models)
             return cls(meta, a["mean"], a["basis"], [a[f"support{j}"] for j in range(n)],
                        [a[f"coef{j}"] for j in range(n)], a["intercept"])
         except KeyError as exc:

@@ -153,6 +153,9 @@ class EvalReport:
 
     def markdown(self) -> str:
         text = results_table(self.results)
+        models = list(self.results[0].model_share) if self.results else []
+        shares = [[r.name, *(f"{100 * r.model_share[m]:.1f}%" for m in models)] for r in self.results]
+        text += "\n" + markdown_table(["strategy", *(f"share {m}" for m in models)], shares)
         if self.curves:
             text += "\n" + curves_table(self.curves)
         if self.intervals:

@@ -70,6 +70,14 @@ def domain_available() -> bool:
     return shipped_head_path().is_file()
 
 
+def domain_head_identity() -> str:
+    """A hash of the installed domain head, so a retrained head invalidates cached probabilities."""
+    from llmswitch.inference.artifact import sha256_file
+    from llmswitch.inference.domain import shipped_head_path
+
+    return sha256_file(shipped_head_path())[:16]
+
+
 def embed_queries(
     queries: Sequence[str],
     cache_dir: Path | None = None,
@@ -85,7 +93,8 @@ def embed_queries(
 
     with_domain = domain_available() if with_domain is None else with_domain
     cache_dir = cache_dir or default_cache_dir()
-    path = cache_dir / f"{cache_key(queries, encoder_identity(default_output_dir()), with_domain)}.npz"
+    encoder = encoder_identity(default_output_dir()) + (f":{domain_head_identity()}" if with_domain else "")
+    path = cache_dir / f"{cache_key(queries, encoder, with_domain)}.npz"
     if path.is_file():
         with np.load(path) as data:
             return data["embeddings"], (data["domains"] if "domains" in data.files else None)

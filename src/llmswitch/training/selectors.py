@@ -159,7 +159,8 @@ def train_svm(data: TrainingData, settings: TrainSettings) -> SvmScorer:
     z = (data.features - mean) @ basis
     gamma = settings.svm_gamma or 1.0 / (z.shape[1] * float(z.var()))
     support, coef, intercept = [], [], []
-    for j in range(len(data.table.models)):
+    binary = len(data.table.models) == 2  # one machine; the other model's decision is its negation
+    for j in range(1 if binary else len(data.table.models)):
         labels = (data.best == j).astype(int)
         if labels.min() == labels.max():  # always or never the best: a constant decision
             support.append(np.zeros((1 if settings.svm_kernel == "linear" else 0, z.shape[1]), np.float32))
@@ -176,8 +177,10 @@ def train_svm(data: TrainingData, settings: TrainSettings) -> SvmScorer:
             support.append(svc.support_vectors_.astype(np.float32))
             coef.append(svc.dual_coef_[0].astype(np.float32))
         intercept.append(float(svc.intercept_[0]))
+    if binary:
+        intercept.append(-intercept[0])
     meta = _meta("svm", data, settings, kernel=settings.svm_kernel, gamma=gamma, C=settings.svm_c,
-                 components=basis.shape[1])
+                 components=basis.shape[1], binary=binary)
     return SvmScorer(meta, mean, basis, support, coef, np.array(intercept, np.float32))
 
 
