@@ -168,9 +168,14 @@ def wrk(url: str, script: Path, connections: int, duration: int) -> Result:
 
 
 def measure(
-    scenario: str, processes: Processes, script: Path, duration: int, concurrency: int
+    scenario: str, processes: Processes, script: Path, duration: int, concurrency: int, accounting: bool
 ) -> tuple[Result, Result]:
     config_path = CONFIGS["semantic" if scenario == "semantic" else "rules"]
+    if accounting:
+        data = yaml.safe_load(config_path.read_text())
+        data["accounting"] = {"enabled": True}
+        config_path = processes.workdir / f"{config_path.stem}-accounting.yaml"
+        config_path.write_text(yaml.safe_dump(data))
     loaded = load_config(config_path)
     config = loaded.config
     helpers: list[subprocess.Popen] = []
@@ -199,6 +204,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=1, help="repeat all scenarios, report medians")
     parser.add_argument("--concurrency", type=int, default=16, help="connections for the throughput run")
+    parser.add_argument("--accounting", action="store_true", help="llmswitch with response accounting on")
     parser.add_argument("--scenarios", default="envoy,noop,llmswitch", help=f"comma-separated, from {SCENARIOS}")
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
@@ -222,7 +228,9 @@ def main() -> int:
         for round_index in range(args.rounds):
             for scenario in scenarios:
                 console.print(f"round {round_index + 1}/{args.rounds}: {scenario} ...")
-                results[scenario].append(measure(scenario, processes, script, args.duration, args.concurrency))
+                results[scenario].append(
+                    measure(scenario, processes, script, args.duration, args.concurrency, args.accounting)
+                )
     finally:
         processes.stop_all()
 
@@ -232,7 +240,8 @@ def main() -> int:
     rps = {s: median(s, lambda r: r[0].rps) for s in scenarios}
     p50 = {s: median(s, lambda r: r[1].p50_ms) for s in scenarios}
     p99 = {s: median(s, lambda r: r[1].p99_ms) for s in scenarios}
-    table = Table(title=f"body {len(chat_body())} B, {args.duration}s per run, median of {args.rounds} round(s)")
+    title = f"body {len(chat_body())} B, {args.duration}s per run, median of {args.rounds} round(s)"
+    table = Table(title=title + (", response accounting on" if args.accounting else ""))
     for column in ("scenario", f"req/s c={args.concurrency}", "vs envoy", "p50 c=1 ms", "p99 c=1 ms", "added p50 ms", "added p99 ms"):
         table.add_column(column, justify="right")
     for s in scenarios:

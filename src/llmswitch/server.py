@@ -37,7 +37,6 @@ def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", limit),
         # One process per port: a stale copy must not silently share it.
         ("grpc.so_reuseport", 0),
-        ("grpc.enable_channelz", 0),
     ]
 
 
