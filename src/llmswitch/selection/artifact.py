@@ -11,10 +11,10 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -127,3 +127,21 @@ def check_models(context: SelectorContext, meta: ArtifactMeta, key: str) -> None
             f"artifact was trained for models {sorted(meta.models)} (fingerprint {meta.fingerprint}), "
             f"but this decision's modelRefs are {sorted(refs)}; retrain with `llmswitch train selectors`",
         )
+
+
+class _HasMeta(Protocol):
+    meta: ArtifactMeta
+
+
+Loaded = TypeVar("Loaded", bound=_HasMeta)
+
+
+def load_checked(context: SelectorContext, name: str, artifact: str, load: Callable[[Path], Loaded]) -> Loaded:
+    """Load a selector's artifact; a missing, broken or mismatched one is a ConfigError at `<name>.artifact`."""
+    key = f"{name}.artifact"
+    try:
+        loaded = load(artifact_path(context, artifact))
+    except ArtifactError as exc:
+        raise config_error(context, key, str(exc)) from None
+    check_models(context, loaded.meta, key)
+    return loaded

@@ -13,15 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from llmswitch.config.algorithms import KmeansAlgorithm
-from llmswitch.selection.artifact import (
-    ArtifactError,
-    ArtifactMeta,
-    artifact_path,
-    check_models,
-    config_error,
-    load_npz,
-    save_npz,
-)
+from llmswitch.selection.artifact import ArtifactError, ArtifactMeta, config_error, load_checked, load_npz, save_npz
 from llmswitch.selection.base import SelectorContext
 from llmswitch.selection.learned import ScoredSelector
 
@@ -72,12 +64,8 @@ class KmeansSelector(ScoredSelector):
     def __init__(self, context: SelectorContext) -> None:
         params = context.decision.algorithm
         assert isinstance(params, KmeansAlgorithm)
-        key = "kmeans.artifact"
-        try:
-            scorer = KmeansScorer.load(artifact_path(context, params.kmeans.artifact), params.kmeans.efficiency_weight)
-        except ArtifactError as exc:
-            raise config_error(context, key, str(exc)) from None
-        check_models(context, scorer.meta, key)
+        weight = params.kmeans.efficiency_weight
+        scorer = load_checked(context, "kmeans", params.kmeans.artifact, lambda path: KmeansScorer.load(path, weight))
         wanted = params.kmeans.num_clusters
         if wanted is not None and wanted != len(scorer.centers):
             raise config_error(

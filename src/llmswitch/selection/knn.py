@@ -14,15 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from llmswitch.config.algorithms import KnnAlgorithm
-from llmswitch.selection.artifact import (
-    ArtifactError,
-    ArtifactMeta,
-    artifact_path,
-    check_models,
-    config_error,
-    load_npz,
-    save_npz,
-)
+from llmswitch.selection.artifact import ArtifactError, ArtifactMeta, load_checked, load_npz, save_npz
 from llmswitch.selection.base import SelectorContext
 from llmswitch.selection.learned import ScoredSelector
 
@@ -79,9 +71,5 @@ class KnnSelector(ScoredSelector):
     def __init__(self, context: SelectorContext) -> None:
         params = context.decision.algorithm
         assert isinstance(params, KnnAlgorithm)
-        try:
-            scorer = KnnScorer.load(artifact_path(context, params.knn.artifact), params.knn.k)
-        except ArtifactError as exc:
-            raise config_error(context, "knn.artifact", str(exc)) from None
-        check_models(context, scorer.meta, "knn.artifact")
+        scorer = load_checked(context, "knn", params.knn.artifact, lambda path: KnnScorer.load(path, params.knn.k))
         super().__init__(scorer)

@@ -14,7 +14,7 @@ import numpy as np
 
 from llmswitch.config.algorithms import MlpAlgorithm
 from llmswitch.inference.session import create_session
-from llmswitch.selection.artifact import ArtifactError, ArtifactMeta, artifact_path, check_models, config_error
+from llmswitch.selection.artifact import ArtifactError, ArtifactMeta, config_error, load_checked
 from llmswitch.selection.base import SelectorContext
 from llmswitch.selection.learned import ScoredSelector
 
@@ -54,11 +54,7 @@ class MlpSelector(ScoredSelector):
     def __init__(self, context: SelectorContext) -> None:
         params = context.decision.algorithm
         assert isinstance(params, MlpAlgorithm)
-        try:
-            scorer = MlpScorer(artifact_path(context, params.mlp.artifact), params.mlp.device)
-        except ArtifactError as exc:
-            raise config_error(context, "mlp.artifact", str(exc)) from None
-        check_models(context, scorer.meta, "mlp.artifact")
+        scorer = load_checked(context, "mlp", params.mlp.artifact, lambda path: MlpScorer(path, params.mlp.device))
         if params.mlp.hidden_dims is not None and params.mlp.hidden_dims != scorer.hidden_dims:
             raise config_error(
                 context, "mlp.hidden_dims", f"{params.mlp.hidden_dims} asked, the artifact has {scorer.hidden_dims}"

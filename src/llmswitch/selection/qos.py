@@ -14,15 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from llmswitch.config.algorithms import QosAlgorithm
-from llmswitch.selection.artifact import (
-    ArtifactError,
-    ArtifactMeta,
-    artifact_path,
-    check_models,
-    config_error,
-    load_npz,
-    save_npz,
-)
+from llmswitch.selection.artifact import ArtifactError, ArtifactMeta, load_checked, load_npz, save_npz
 from llmswitch.selection.base import SelectorContext
 from llmswitch.selection.learned import ScoredSelector
 
@@ -81,9 +73,5 @@ class QosSelector(ScoredSelector):
     def __init__(self, context: SelectorContext) -> None:
         params = context.decision.algorithm
         assert isinstance(params, QosAlgorithm)
-        try:
-            scorer = QosScorer.load(artifact_path(context, params.qos.artifact))
-        except ArtifactError as exc:
-            raise config_error(context, "qos.artifact", str(exc)) from None
-        check_models(context, scorer.meta, "qos.artifact")
+        scorer = load_checked(context, "qos", params.qos.artifact, QosScorer.load)
         super().__init__(scorer)

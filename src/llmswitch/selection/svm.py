@@ -15,15 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from llmswitch.config.algorithms import SvmAlgorithm
-from llmswitch.selection.artifact import (
-    ArtifactError,
-    ArtifactMeta,
-    artifact_path,
-    check_models,
-    config_error,
-    load_npz,
-    save_npz,
-)
+from llmswitch.selection.artifact import ArtifactError, ArtifactMeta, config_error, load_checked, load_npz, save_npz
 from llmswitch.selection.base import SelectorContext
 from llmswitch.selection.learned import ScoredSelector
 
@@ -93,11 +85,7 @@ class SvmSelector(ScoredSelector):
     def __init__(self, context: SelectorContext) -> None:
         params = context.decision.algorithm
         assert isinstance(params, SvmAlgorithm)
-        try:
-            scorer = SvmScorer.load(artifact_path(context, params.svm.artifact))
-        except ArtifactError as exc:
-            raise config_error(context, "svm.artifact", str(exc)) from None
-        check_models(context, scorer.meta, "svm.artifact")
+        scorer = load_checked(context, "svm", params.svm.artifact, SvmScorer.load)
         if params.svm.kernel is not None and params.svm.kernel != scorer.kernel:
             raise config_error(context, "svm.kernel", f"{params.svm.kernel!r} asked, the artifact is {scorer.kernel!r}")
         if params.svm.gamma is not None and scorer.kernel == "rbf" and not np.isclose(params.svm.gamma, scorer.gamma):
