@@ -73,3 +73,12 @@ def wait_until(predicate, timeout_s: float = 5.0, interval_s: float = 0.02) -> b
             return True
         time.sleep(interval_s)
     return False
+
+
+def routed_by(stack: LocalStack, prompt: str) -> tuple[str, str]:
+    """(decision, answering upstream) for one `"model": "auto"` prompt sent with the openai client."""
+    client = OpenAI(base_url=stack.base_url, api_key="test", max_retries=0, timeout=20)
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": prompt}]
+    )
+    return raw.headers["x-llmswitch-decision"], raw.headers["x-upstream-name"]

@@ -1,10 +1,10 @@
 """Language- and complexity-routed requests through the real Envoy, with lingua and the ONNX encoder in the router."""
 
 import pytest
-from openai import OpenAI
 
 from llmswitch.demo.stack import LocalStack
 from tests.helpers import base_config, free_ports, write_config
+from tests.integration.conftest import routed_by
 
 pytestmark = pytest.mark.integration
 
@@ -33,14 +33,6 @@ def signal_config(ports: list[int]) -> dict:
 def test_language_and_complexity_pick_the_model(tmp_path):
     path = write_config(tmp_path / "config.yaml", signal_config(free_ports(6)))
     with LocalStack(path, log_dir=tmp_path) as stack:
-        client = OpenAI(base_url=stack.base_url, api_key="test", max_retries=0, timeout=20)
-
-        def ask(prompt: str):
-            raw = client.chat.completions.with_raw_response.create(
-                model="auto", messages=[{"role": "user", "content": prompt}]
-            )
-            return raw.headers["x-llmswitch-decision"], raw.headers["x-upstream-name"]
-
-        assert ask("¿Cuál es la mejor manera de aprender a programar?") == ("spanish", "large-model")
-        assert ask("Prove that the real numbers are uncountable using a diagonal argument.") == ("hard", "large-model")
-        assert ask("What is the capital of Italy?") == ("default", "small-model")
+        assert routed_by(stack, "¿Cuál es la mejor manera de aprender a programar?") == ("spanish", "large-model")
+        assert routed_by(stack, "Prove that the real numbers are uncountable using a diagonal argument.") == ("hard", "large-model")
+        assert routed_by(stack, "What is the capital of Italy?") == ("default", "small-model")
