@@ -266,6 +266,12 @@ def _probe_listener(config: Config) -> dict:
     return _http_listener("envoy_probe", config.listener.address, config.listener.probe_port, manager)
 
 
+# Envoy half-closes each ext_proc stream when the request ends and waits for the router's status,
+# instead of resetting it. A reset stream makes grpc.aio leak the failed status batch of every
+# request (grpc/grpc#43360): about 150 bytes of router memory per request, measured with wrk.
+RUNTIME_FLAGS = {"envoy.reloadable_features.ext_proc_graceful_grpc_close": True}
+
+
 def envoy_bootstrap(config: Config) -> dict:
     listener = config.listener
     main = _http_listener("llmswitch_listener", listener.address, listener.port, _http_connection_manager(config))
@@ -277,6 +283,7 @@ def envoy_bootstrap(config: Config) -> dict:
             "listeners": [main],
             "clusters": [_router_cluster(config), *(_model_cluster(m, config) for m in config.models)],
         },
+        "layered_runtime": {"layers": [{"name": "static", "static_layer": RUNTIME_FLAGS}]},
     }
     if listener.probe_port is not None:
         bootstrap["static_resources"]["listeners"].append(_probe_listener(config))

@@ -11,7 +11,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 
 from llmswitch.demo.stack import LocalStack
 from tests.helpers import base_config, free_ports, write_config
-from tests.integration.conftest import scrape_metrics
+from tests.integration.conftest import scrape_metrics, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +141,26 @@ def test_access_log_has_one_json_line_per_request_without_prompt_text(traced_sta
     assert (entry["decision"], entry["model"], entry["status"]) == ("code_decision", "large-model", 200)
     assert entry["latency_ms"] >= 0
     assert "private" not in traced_stack.log("router")
+
+
+def test_envoy_closes_ext_proc_streams_instead_of_resetting_them(traced_stack):
+    """A reset stream costs the router native memory (grpc/grpc#43360); the generated config avoids it.
+
+    Each request has a routing stream and, with accounting on, a response-observer stream.
+    """
+    closed = ("llmswitch_extproc_streams_total", (("end", "closed"),))
+    reset = ("llmswitch_extproc_streams_total", (("end", "reset"),))
+    before = scrape_metrics(traced_stack)
+    body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+    with futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: post(traced_stack, body).status_code, range(40)))
+    assert statuses == [200] * 40
+
+    def ended() -> float:
+        after = scrape_metrics(traced_stack)
+        return sum(after.get(key, 0) - before.get(key, 0) for key in (closed, reset))
+
+    assert wait_until(lambda: ended() >= 80, timeout_s=15)
+    after = scrape_metrics(traced_stack)
+    print("closed", after.get(closed, 0) - before.get(closed, 0), "reset", after.get(reset, 0) - before.get(reset, 0))
+    assert after.get(reset, 0) == before.get(reset, 0)

@@ -265,4 +265,10 @@ static_resources:
   {{- if $probe }}
   {{- include "llmswitch.envoy.cluster" (dict "name" "envoy_admin" "endpoints" (list (dict "host" "127.0.0.1" "port" (int $listener.admin_port))) "http2" false "sni" "") | nindent 2 }}
   {{- end }}
+{{- /* Envoy waits for the router's status instead of resetting ext_proc streams (see envoy_config.RUNTIME_FLAGS). */}}
+layered_runtime:
+  layers:
+  - name: static
+    static_layer:
+      envoy.reloadable_features.ext_proc_graceful_grpc_close: true
 {{- end }}

@@ -155,12 +155,12 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         pipeline = self._current_pipeline()
         inflight = self._telemetry.metrics.inflight
         inflight.inc()
+        end = "reset"
         try:
             processor: RequestProcessor | None = None
             observer: ResponseObserver | None = None
-            # Envoy half-closes and then resets each stream; grpc.aio leaks a little native memory when
-            # a final status meets a reset (grpc/grpc#43360, docs/operations.md). Ending streams from
-            # this side instead was tried: it cost about 20% of throughput in bench/bench_routing.py.
+            # The stream ends when Envoy half-closes it; the generated Envoy config makes Envoy wait
+            # for this status instead of resetting the stream (see envoy_config.RUNTIME_FLAGS).
             async for request in request_iterator:
                 if observer is None and processor is None:
                     if request.observability_mode:
@@ -172,7 +172,9 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                         self.observer_tasks.spawn(observer)
                 elif processor is not None:
                     yield await processor.handle(request)
+            end = "closed"
         finally:
             inflight.dec()
+            self._telemetry.metrics.streams.labels(end).inc()
             if observer is not None:
                 self.observer_tasks.spawn(observer)

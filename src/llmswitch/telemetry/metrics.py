@@ -31,6 +31,12 @@ class RouterMetrics:
         self.errors = Counter("llmswitch_errors", "Requests answered with an error, by reason.", ["reason"], registry=r)
         self.reloads = Counter("llmswitch_config_reloads", "Config reloads, by result (ok, failed).", ["result"], registry=r)
         self.inflight = Gauge("llmswitch_inflight_streams", "ext_proc streams being processed.", registry=r)
+        self.streams = Counter(
+            "llmswitch_extproc_streams",
+            "Finished ext_proc streams, by how they ended: closed (Envoy half-closed) or reset (cancelled).",
+            ["end"],
+            registry=r,
+        )
         self.model_tokens = Counter(
             "llmswitch_model_tokens", "Tokens reported by model responses.", ["model", "kind"], registry=r
         )
