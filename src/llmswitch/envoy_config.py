@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from llmswitch import headers as names
-from llmswitch.config.schema import Config, ModelConfig
+from llmswitch.config.schema import Config, ModelConfig, RoutingConfig
 
 ROUTER_CLUSTER = "llmswitch_router"
 ADMIN_CLUSTER = "envoy_admin"
@@ -101,6 +101,20 @@ def _router_cluster(config: Config) -> dict:
     return _cluster(ROUTER_CLUSTER, [(host, router.port + i) for i in range(router.workers)], http2=True)
 
 
+def _response_headers(routing: RoutingConfig) -> dict:
+    """Envoy copies the routing result from the routed request into the client's response: no ext_proc
+    response-headers message. Requests the router did not route (fail-open) get neither header."""
+    if not routing.response_headers:
+        return {}
+    copies = ((names.RESPONSE_MODEL, names.SELECTED_MODEL), (names.RESPONSE_DECISION, names.DECISION))
+    return {
+        "response_headers_to_add": [
+            {"header": {"key": key, "value": f"%REQ({source})%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            for key, source in copies
+        ]
+    }
+
+
 def _ext_proc_filter(config: Config) -> dict:
     routing = config.routing
     return {
@@ -116,7 +130,7 @@ def _ext_proc_filter(config: Config) -> dict:
                 "request_header_mode": "SEND",
                 "request_body_mode": "BUFFERED",
                 "request_trailer_mode": "SKIP",
-                "response_header_mode": "SEND" if routing.response_headers else "SKIP",
+                "response_header_mode": "SKIP",
                 "response_body_mode": "NONE",
                 "response_trailer_mode": "SKIP",
             },
@@ -233,6 +247,7 @@ def _http_connection_manager(config: Config) -> dict:
             ],
             # Internal to Envoy and the router: the observer reads it, the model never sees it.
             "request_headers_to_remove": [names.BUDGET],
+            **_response_headers(routing),
         },
         http_filters=[
             *filters,

@@ -29,11 +29,14 @@ from llmswitch.request import Semantics
 
 
 def _model_dir(settings: SemanticsConfig, source: str) -> Path:
-    model_dir = Path(settings.model_dir).expanduser() if settings.model_dir else default_output_dir()
+    if settings.model_dir:
+        model_dir = Path(settings.model_dir).expanduser()
+    else:
+        model_dir = default_output_dir(settings.quantized)
     if not (model_dir / MANIFEST).is_file():
+        command = "llmswitch models export" + (" --quantize" if settings.quantized and not settings.model_dir else "")
         raise ConfigError(
-            source,
-            [f"semantics.model_dir: no exported model in {model_dir}; build it with `llmswitch models export`"],
+            source, [f"semantics.model_dir: no exported model in {model_dir}; build it with `{command}`"]
         )
     return model_dir
 

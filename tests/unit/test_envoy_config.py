@@ -49,7 +49,7 @@ def test_ext_proc_filter_follows_the_routing_rules():
         "request_header_mode": "SEND",
         "request_body_mode": "BUFFERED",
         "request_trailer_mode": "SKIP",
-        "response_header_mode": "SEND",
+        "response_header_mode": "SKIP",
         "response_body_mode": "NONE",
         "response_trailer_mode": "SKIP",
     }
@@ -68,9 +68,16 @@ def test_accounting_off_removes_the_observer():
     assert names == ["envoy.filters.http.ext_proc", "envoy.filters.http.router"]
 
 
+def test_envoy_copies_the_routing_result_into_responses_without_an_ext_proc_message():
+    manager = hcm(envoy_bootstrap(loaded(base_config()).config))
+    assert manager["http_filters"][0]["typed_config"]["processing_mode"]["response_header_mode"] == "SKIP"
+    added = {h["header"]["key"]: h["header"]["value"] for h in manager["route_config"]["response_headers_to_add"]}
+    assert added == {"x-llmswitch-model": "%REQ(x-selected-model)%", "x-llmswitch-decision": "%REQ(x-llmswitch-decision)%"}
+
+
 def test_response_headers_can_be_switched_off():
-    bootstrap = envoy_bootstrap(loaded(base_config(response_headers=False)).config)
-    assert hcm(bootstrap)["http_filters"][0]["typed_config"]["processing_mode"]["response_header_mode"] == "SKIP"
+    manager = hcm(envoy_bootstrap(loaded(base_config(response_headers=False)).config))
+    assert "response_headers_to_add" not in manager["route_config"]
 
 
 def test_routes_clusters_and_limits():

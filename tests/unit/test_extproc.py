@@ -78,14 +78,12 @@ async def test_passthrough_keeps_the_body(pipeline):
     assert "content-length" not in headers and headers["x-llmswitch-decision"] == "passthrough"
 
 
-async def test_response_headers_name_the_model_and_decision(pipeline):
+async def test_response_headers_pass_unchanged(pipeline):
+    """Envoy adds x-llmswitch-model/decision itself (see the Envoy config), so the router changes nothing."""
     processor, _ = await exchange(pipeline, chat_body("write python"))
     reply = await processor.handle(ProcessingRequest(response_headers=HttpHeaders()))
     assert reply.WhichOneof("response") == "response_headers"
-    assert set_headers(reply.response_headers.response.header_mutation.set_headers) == {
-        "x-llmswitch-model": "large-model",
-        "x-llmswitch-decision": "code_decision",
-    }
+    assert not reply.response_headers.HasField("response")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from llmswitch.config import ConfigError
 from llmswitch.reload import RouterState
 from tests.helpers import base_config, chat_body, loaded, write_config
 from tests.semantic_config import semantic_config
@@ -109,3 +110,20 @@ async def test_an_overloaded_encoder_routes_without_semantics_instead_of_stallin
     assert plan.semantics_timed_out
     assert plan.timings.signals["semantics"][1] >= 0
     assert (await state.pipeline.route_async({}, chat_body("python please"))).decision == "code_decision"
+
+
+def test_quantized_setting_runs_the_int8_export_with_a_short_window():
+    data = semantic_config()
+    data["semantics"] = {**data.get("semantics", {}), "quantized": True, "max_tokens": 64}
+    state = RouterState(loaded(data))
+    assert state.engine.embedder.manifest.quantized
+    assert route(state, MATH).decision == "math"
+    assert route(state, REFUND).decision == "refunds"
+
+
+def test_a_missing_int8_export_names_the_command_that_builds_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("LLMSWITCH_MODEL_DIR", str(tmp_path))
+    data = semantic_config()
+    data["semantics"] = {**data.get("semantics", {}), "quantized": True}
+    with pytest.raises(ConfigError, match="llmswitch models export --quantize"):
+        RouterState(loaded(data))

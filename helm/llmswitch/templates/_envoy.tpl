@@ -175,6 +175,18 @@ static_resources:
             # Internal to Envoy and the router: the observer reads it, the model never sees it.
             request_headers_to_remove:
             - x-llmswitch-budget
+            {{- if $routing.response_headers }}
+            # The routing result, copied from the routed request into the client's response.
+            response_headers_to_add:
+            - header:
+                key: x-llmswitch-model
+                value: '%REQ(x-selected-model)%'
+              append_action: OVERWRITE_IF_EXISTS_OR_ADD
+            - header:
+                key: x-llmswitch-decision
+                value: '%REQ(x-llmswitch-decision)%'
+              append_action: OVERWRITE_IF_EXISTS_OR_ADD
+            {{- end }}
           http_filters:
           - name: envoy.filters.http.ext_proc
             typed_config:
@@ -190,7 +202,7 @@ static_resources:
                 request_header_mode: SEND
                 request_body_mode: BUFFERED
                 request_trailer_mode: SKIP
-                response_header_mode: {{ ternary "SEND" "SKIP" $routing.response_headers }}
+                response_header_mode: SKIP
                 response_body_mode: NONE
                 response_trailer_mode: SKIP
           {{- if $config.accounting.enabled }}

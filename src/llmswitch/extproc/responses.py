@@ -70,15 +70,6 @@ def routed_body(set_headers: tuple[HeaderValueOption, ...], body: bytes | None) 
     return ProcessingResponse(request_body=BodyResponse(response=common))
 
 
-@lru_cache(maxsize=4096)
-def response_headers(model: str, decision: str) -> ProcessingResponse:
-    """Tell the client which model and decision served it; one shared message per pair."""
-    mutation = HeaderMutation(
-        set_headers=[header(names.RESPONSE_MODEL, model), header(names.RESPONSE_DECISION, decision)]
-    )
-    return ProcessingResponse(response_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)))
-
-
 def immediate(status: int, body: bytes, details: str, content_type: str = "application/json") -> ProcessingResponse:
     return ProcessingResponse(
         immediate_response=ImmediateResponse(

@@ -44,7 +44,6 @@ class RequestProcessor:
         self.path = "/"
         self.method = "GET"
         self.body_chunks: list[bytes] = []
-        self.plan: RoutePlan | None = None
 
     async def handle(self, request: ProcessingRequest) -> ProcessingResponse:
         kind = request.WhichOneof("request")
@@ -57,7 +56,7 @@ class RequestProcessor:
                 return responses.CONTINUE_REQUEST_BODY
             return await self._on_request_body(b"".join(self.body_chunks))
         if kind == "response_headers":
-            return self._on_response_headers()
+            return responses.CONTINUE_RESPONSE_HEADERS
         if kind == "response_body":
             return responses.CONTINUE_RESPONSE_BODY
         if kind == "request_trailers":
@@ -98,7 +97,6 @@ class RequestProcessor:
         except Exception:
             log.exception("routing failed for %s %s", self.method, self.path)
             return self._reject(internal_error())
-        self.plan = plan
         set_headers = responses.routing_headers(
             self.pipeline.config.routing.cluster_header,
             plan.model.cluster,
@@ -136,11 +134,6 @@ class RequestProcessor:
     def _reject(self, err: RequestError) -> ProcessingResponse:
         self.telemetry.rejected(self.headers, self.started_ns, err)
         return responses.error(err)
-
-    def _on_response_headers(self) -> ProcessingResponse:
-        if self.plan is None:
-            return responses.CONTINUE_RESPONSE_HEADERS
-        return responses.response_headers(self.plan.model.name, self.plan.decision)
 
 
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
