@@ -94,10 +94,11 @@ def test_training_is_deterministic_on_a_small_subset(embedder, tmp_path):
     from llmswitch.training.domain import load_mmlu, train_domain
 
     rows = [r for r in load_mmlu() if len(r["question"]) < 120][::200]
-    first = train_domain(tmp_path / "a.npz", embedder, rows, hidden=16, epochs=2)
-    second = train_domain(tmp_path / "b.npz", embedder, rows, hidden=16, epochs=2)
+    first = train_domain(tmp_path / "a.npz", [embedder], rows, hidden=16, epochs=2)
+    second = train_domain(tmp_path / "b.npz", [embedder], rows, hidden=16, epochs=2)
     assert first == second
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     head = DomainHead.load(tmp_path / "a.npz")
     assert head.w1.shape[1] == 16 and head.categories == CATEGORIES
-    assert first["eval_question"]["n"] > 0 and 0.0 <= first["eval_question"]["accuracy"] <= 1.0
+    [scores] = first["eval"].values()
+    assert scores["question"]["n"] > 0 and 0.0 <= scores["question"]["accuracy"] <= 1.0

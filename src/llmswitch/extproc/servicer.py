@@ -152,8 +152,11 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         try:
             processor: RequestProcessor | None = None
             observer: ResponseObserver | None = None
-            # The stream ends when Envoy half-closes it; the generated Envoy config makes Envoy wait
-            # for this status instead of resetting the stream (see envoy_config.RUNTIME_FLAGS).
+            # A routing stream ends when Envoy half-closes it; the generated Envoy config makes Envoy
+            # wait for this status instead of resetting the stream (see envoy_config.RUNTIME_FLAGS).
+            # Envoy closes an observer stream only after a delay, so the router ends it as soon as the
+            # response is complete. Either way the status meets a live stream: a reset one would
+            # leak the status batch in grpc.aio (grpc/grpc#43360).
             async for request in request_iterator:
                 if observer is None and processor is None:
                     if request.observability_mode:
@@ -162,7 +165,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                         processor = RequestProcessor(pipeline, self._telemetry)
                 if observer is not None:
                     if observer.observe(request):
-                        self.observer_tasks.spawn(observer)
+                        break
                 elif processor is not None:
                     yield await processor.handle(request)
             end = "closed"

