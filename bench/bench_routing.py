@@ -8,6 +8,8 @@ a canned chat completion with direct_response, so the upstream costs almost noth
   llmswitch  Envoy + llmswitch with a rule-only config (keyword, context and header signals)
   semantic   Envoy + llmswitch with domain and embedding signals (bench/semantic.yaml): every
              request is embedded by the ONNX encoder and classified
+  semantic_fast  the same on the int8 encoder reading 64 tokens of each prompt
+             (`semantics: {quantized: true, max_tokens: 64}`)
 
 Load comes from wrk (Debian package `wrk`) with a ~1 KB chat completions POST (about 200 MiniLM
 tokens): requests/s at concurrency 16 (--concurrency), and p50/p99 at concurrency 1.
@@ -40,8 +42,10 @@ from llmswitch.envoy_config import envoy_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"rules": ROOT / "bench" / "rules.yaml", "semantic": ROOT / "bench" / "semantic.yaml"}
+# semantic_fast: the semantic config on the int8 encoder reading 64 tokens of each prompt.
+FAST_SEMANTICS = {"quantized": True, "max_tokens": 64}
 UPSTREAM_PORT, UPSTREAM_ADMIN = 29001, 29901
-SCENARIOS = ("envoy", "noop", "llmswitch", "semantic")
+SCENARIOS = ("envoy", "noop", "llmswitch", "semantic", "semantic_fast")
 
 COMPLETION = orjson.dumps(
     {
@@ -170,11 +174,14 @@ def wrk(url: str, script: Path, connections: int, duration: int) -> Result:
 def measure(
     scenario: str, processes: Processes, script: Path, duration: int, concurrency: int, accounting: bool
 ) -> tuple[Result, Result]:
-    config_path = CONFIGS["semantic" if scenario == "semantic" else "rules"]
-    if accounting:
+    config_path = CONFIGS["semantic" if scenario.startswith("semantic") else "rules"]
+    if accounting or scenario == "semantic_fast":
         data = yaml.safe_load(config_path.read_text())
-        data["accounting"] = {"enabled": True}
-        config_path = processes.workdir / f"{config_path.stem}-accounting.yaml"
+        if accounting:
+            data["accounting"] = {"enabled": True}
+        if scenario == "semantic_fast":
+            data["semantics"] = {**data.get("semantics", {}), **FAST_SEMANTICS}
+        config_path = processes.workdir / f"{scenario}{'-accounting' if accounting else ''}.yaml"
         config_path.write_text(yaml.safe_dump(data))
     loaded = load_config(config_path)
     config = loaded.config
@@ -183,7 +190,7 @@ def measure(
     if scenario == "noop":
         helpers.append(processes.start("noop", [sys.executable, str(ROOT / "bench" / "noop_extproc.py"), "--port", str(config.router.port)]))
         wait_for(lambda: port_open("127.0.0.1", config.router.port), "noop ext_proc", process=helpers[-1])
-    elif scenario in ("llmswitch", "semantic"):
+    elif scenario in ("llmswitch", "semantic", "semantic_fast"):
         helpers.append(processes.start("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(config_path)]))
         wait_for(lambda: router_serving(router_address), "router", process=helpers[-1])
     front = processes.start_envoy(f"front-{scenario}", front_bootstrap(scenario, config), config.listener.admin_port, 2)

@@ -5,26 +5,24 @@ Telemetry settings are read at start-up; a config reload does not change them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from time import perf_counter_ns
 
 from llmswitch.config.schema import TelemetryConfig
 from llmswitch.pipeline import RoutePlan
 from llmswitch.protocols.errors import RequestError
-from llmswitch.telemetry.access_log import ACCESS_LOGGER
+from llmswitch.telemetry.access_log import AccessLog
 from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.telemetry.tracing import RouteTracer, tracing_enabled
 
 _NS_PER_S = 1e9
-_access = logging.getLogger(ACCESS_LOGGER)
 
 
 class Telemetry:
     def __init__(self, config: TelemetryConfig, metrics: RouterMetrics | None = None) -> None:
         self.metrics = metrics or RouterMetrics()
         self.tracer = RouteTracer(config.tracing) if tracing_enabled(config.tracing) else None
-        self.access_log = config.access_log
+        self.access_log = AccessLog() if config.access_log else None
 
     def routed(self, headers: Mapping[str, str], started_ns: int, plan: RoutePlan) -> dict[str, str]:
         """Record a routed request; returns headers (trace context) to add to the upstream request."""
@@ -36,16 +34,16 @@ class Telemetry:
         metrics.routing_seconds.observe((timings.end - timings.start) / _NS_PER_S)
         for signal_type, (_, total) in timings.signals.items():
             metrics.signal_histogram(signal_type).observe(total / _NS_PER_S)
-        if self.access_log:
-            self._log(headers, started_ns, 200, decision=plan.decision, model=plan.model.name)
+        if self.access_log is not None:
+            _access_line(self.access_log, headers, started_ns, 200, decision=plan.decision, model=plan.model.name)
         if self.tracer is None:
             return {}
         return self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
 
     def rejected(self, headers: Mapping[str, str], started_ns: int, error: RequestError) -> None:
         self.metrics.errors.labels(error.code).inc()
-        if self.access_log:
-            self._log(headers, started_ns, error.status, error=error.code)
+        if self.access_log is not None:
+            _access_line(self.access_log, headers, started_ns, error.status, error=error.code)
         if self.tracer is not None:
             self.tracer.record(headers, started_ns, error=error)
 
@@ -70,21 +68,24 @@ class Telemetry:
             metrics.model_ttfb_seconds.labels(model).observe(ttfb_s)
         metrics.model_duration_seconds.labels(model).observe(duration_s)
 
-    def _log(self, headers: Mapping[str, str], started_ns: int, status: int, **fields: str) -> None:
-        _access.info(
-            {
-                "request_id": headers.get("x-request-id"),
-                "method": headers.get(":method"),
-                "path": headers.get(":path"),
-                "status": status,
-                **fields,
-                "latency_ms": round((perf_counter_ns() - started_ns) / 1e6, 3),
-            }
-        )
-
     def shutdown(self) -> None:
+        if self.access_log is not None:
+            self.access_log.flush()
         if self.tracer is not None:
             self.tracer.shutdown()
+
+
+def _access_line(log: AccessLog, headers: Mapping[str, str], started_ns: int, status: int, **fields: str) -> None:
+    log.write(
+        {
+            "request_id": headers.get("x-request-id"),
+            "method": headers.get(":method"),
+            "path": headers.get(":path"),
+            "status": status,
+            **fields,
+            "latency_ms": round((perf_counter_ns() - started_ns) / 1e6, 3),
+        }
+    )
 
 
 __all__ = ["RouterMetrics", "Telemetry"]

@@ -1,13 +1,19 @@
-"""One JSON line per request on the `llmswitch.access` logger: no prompt text, no credentials."""
+"""JSON logs on stderr: the process log, and one access line per request (no prompt text, no credentials)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 import orjson
 
 ACCESS_LOGGER = "llmswitch.access"
+# Access lines are written in batches, like Envoy's own access logs (file_flush_interval 1 s).
+FLUSH_INTERVAL_S = 1.0
+FLUSH_BYTES = 64 * 1024
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,3 +40,41 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class AccessLog:
+    """Writes access lines (the same JSON shape as the process log) in batches: a request costs a dict
+    and an orjson call, and stderr is written once per batch instead of once per request."""
+
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        self._stream = stream
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._flush_timer: asyncio.TimerHandle | None = None
+
+    def write(self, fields: dict[str, object]) -> None:
+        entry = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "info", "logger": ACCESS_LOGGER}
+        entry.update(fields)
+        line = orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
+        self._pending.append(line)
+        self._size += len(line)
+        if self._size >= FLUSH_BYTES:
+            self.flush()
+        elif self._flush_timer is None:
+            try:
+                self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self.flush)
+            except RuntimeError:  # no event loop (tools, tests): write at once
+                self.flush()
+
+    def flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._size = 0
+        stream = self._stream or sys.stderr.buffer
+        stream.write(data)
+        stream.flush()
