@@ -46,7 +46,7 @@ def test_fail_open_sends_everything_to_the_default_model(tmp_path):
         spoofed = httpx.post(
             f"{stack.base_url}/chat/completions",
             json=BODY,
-            headers={"x-llmswitch-cluster": "model_large-model"},
+            headers={"x-llmswitch-cluster": "model_large-model", "x-selected-model": "large-model"},
             timeout=10,
         )
     finally:
@@ -55,3 +55,6 @@ def test_fail_open_sends_everything_to_the_default_model(tmp_path):
     # and a client-supplied cluster header is removed before routing.
     assert plain.status_code == 200 and plain.headers["x-upstream-name"] == "small-model"
     assert spoofed.status_code == 200 and spoofed.headers["x-upstream-name"] == "small-model"
+    # Unrouted responses claim no routing result, even when the client sent its own copies.
+    for response in (plain, spoofed):
+        assert "x-llmswitch-model" not in response.headers and "x-llmswitch-decision" not in response.headers
