@@ -38,18 +38,22 @@ async def test_concurrent_calls_are_grouped_up_to_max_batch_size():
         assert row.tolist() == fn([text])[0].tolist()
 
 
-async def test_batch_closes_after_max_wait():
+async def test_batch_waits_only_after_concurrent_traffic():
     fn = Recorder()
-    async with MicroBatcher(fn, max_batch_size=64, max_wait_ms=20) as batcher:
-        start = time.perf_counter()
-        await batcher.embed("alone")
-        waited = time.perf_counter() - start
-        first = asyncio.create_task(batcher.embed("a"))
-        await asyncio.sleep(0.1)
-        second = asyncio.create_task(batcher.embed("b"))
-        await asyncio.gather(first, second)
-    assert 0.015 < waited < 0.5
-    assert [len(b) for b in fn.batches] == [1, 1, 1]
+    async with MicroBatcher(fn, max_batch_size=64, max_wait_ms=200) as batcher:
+
+        async def timed(text: str) -> float:
+            start = time.perf_counter()
+            await batcher.embed(text)
+            return time.perf_counter() - start
+
+        alone = await timed("alone")  # no concurrency seen yet: runs at once
+        await asyncio.gather(batcher.embed("a"), batcher.embed("b"))  # a batch of two
+        after_pair = await timed("c")  # now a batch waits for company, up to max_wait
+        alone_again = await timed("d")  # the last batch was alone: at once again
+    assert alone < 0.1 and alone_again < 0.1
+    assert 0.15 < after_pair < 1.0
+    assert [len(b) for b in fn.batches] == [1, 2, 1, 1]
 
 
 async def test_requests_arriving_during_inference_form_the_next_batch():

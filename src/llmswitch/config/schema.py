@@ -428,7 +428,12 @@ class SemanticsConfig(StrictModel):
         "Encoder time grows with it: see docs/domain-classifier.md.",
     )
     max_batch_size: int = Field(16, ge=1, le=1024, description="Concurrent prompts embedded in one pass.")
-    max_wait_ms: float = Field(1.0, ge=0, le=100, description="How long a batch waits to fill up.")
+    max_wait_ms: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="How long a batch waits to fill up; only after a batch of several prompts (a lone request runs at once).",
+    )
     timeout_ms: float = Field(
         250,
         gt=0,

@@ -21,7 +21,9 @@ class MicroBatcher(Generic[R]):
     """Groups concurrent ``await embed(text)`` calls into batches for ``fn``.
 
     A batch is closed when it holds ``max_batch_size`` texts or ``max_wait_ms``
-    after its first text arrived, whichever comes first. ``fn`` maps a list of
+    after its first text arrived, whichever comes first. A batch only waits
+    when the previous one held more than one text: a lone request (no concurrent
+    traffic) runs at once instead of paying the wait. ``fn`` maps a list of
     texts to a sequence with one result per text (an (n, d) array works) and
     runs in ``executor`` (default: a private single thread), so the event loop
     never blocks on inference. Texts arriving while a batch is running queue up
@@ -45,6 +47,7 @@ class MicroBatcher(Generic[R]):
         self._queue: asyncio.Queue = asyncio.Queue()
         self._worker: asyncio.Task | None = None
         self._closed = False
+        self._last_batch_size = 1
 
     async def embed(self, text: str) -> R:
         """The result of ``fn`` for ``text``, computed in a batch with concurrent callers."""
@@ -80,7 +83,7 @@ class MicroBatcher(Generic[R]):
         """Gather a batch starting with ``first``; also tells whether the stop marker was seen."""
         batch = [first]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._max_wait
+        deadline = loop.time() + (self._max_wait if self._last_batch_size > 1 else 0.0)
         while len(batch) < self._max_batch_size:
             try:
                 item = self._queue.get_nowait()
@@ -106,6 +109,7 @@ class MicroBatcher(Generic[R]):
             if first is _STOP:
                 break
             batch, stopping = await self._collect(first)
+            self._last_batch_size = len(batch)
             live = [(text, fut) for text, fut in batch if not fut.cancelled()]
             if not live:
                 continue

@@ -41,6 +41,9 @@ def create_session(model_path: Path, device: Device = "auto", intra_op_threads: 
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Pool threads spin between the operators of one run (fast hand-offs) but not after it: the
+    # router shares its cores with Envoy and the event loop.
+    options.add_session_config_entry("session.force_spinning_stop", "1")
     providers = choose_providers(device, ort.get_available_providers())
     session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
     log.info("onnx session for %s on %s", model_path.name, session.get_providers())
