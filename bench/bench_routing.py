@@ -8,8 +8,8 @@ a canned chat completion with direct_response, so the upstream costs almost noth
   llmswitch  Envoy + llmswitch with a rule-only config (keyword, context and header signals)
   semantic   Envoy + llmswitch with domain and embedding signals (bench/semantic.yaml): every
              request is embedded by the ONNX encoder and classified
-  semantic_fast  the same on the int8 encoder reading 64 tokens of each prompt
-             with two threads (`semantics: {quantized: true, max_tokens: 64, intra_op_threads: 2}`)
+  semantic_fast  the same on the int8 encoder reading 48 tokens of each prompt
+             with two threads (`semantics: {quantized: true, max_tokens: 48, intra_op_threads: 2}`)
 
 Load comes from wrk (Debian package `wrk`) with a ~1 KB chat completions POST (about 200 MiniLM
 tokens): requests/s at concurrency 16 (--concurrency), and p50/p99 at concurrency 1.
@@ -42,8 +42,8 @@ from llmswitch.envoy_config import envoy_bootstrap
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"rules": ROOT / "bench" / "rules.yaml", "semantic": ROOT / "bench" / "semantic.yaml"}
-# semantic_fast: the semantic config on the int8 encoder reading 64 tokens of each prompt, two threads.
-FAST_SEMANTICS = {"quantized": True, "max_tokens": 64, "intra_op_threads": 2}
+# semantic_fast: the semantic config on the int8 encoder reading 48 tokens of each prompt, two threads.
+FAST_SEMANTICS = {"quantized": True, "max_tokens": 48, "intra_op_threads": 2}
 UPSTREAM_PORT, UPSTREAM_ADMIN = 29001, 29901
 SCENARIOS = ("envoy", "noop", "llmswitch", "semantic", "semantic_fast")
 

@@ -114,7 +114,7 @@ async def test_an_overloaded_encoder_routes_without_semantics_instead_of_stallin
 
 def test_quantized_setting_runs_the_int8_export_with_a_short_window():
     data = semantic_config()
-    data["semantics"] = {**data.get("semantics", {}), "quantized": True, "max_tokens": 64}
+    data["semantics"] = {**data.get("semantics", {}), "quantized": True, "max_tokens": 48}
     state = RouterState(loaded(data))
     assert state.engine.embedder.manifest.quantized
     assert route(state, MATH).decision == "math"

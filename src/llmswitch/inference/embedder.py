@@ -61,7 +61,7 @@ class Embedder:
 
     @property
     def setting(self) -> str:
-        """How this encoder runs, e.g. "int8, 64 tokens"."""
+        """How this encoder runs, e.g. "int8, 48 tokens"."""
         return f"{'int8' if self.manifest.quantized else 'fp32'}, {self.window} tokens"
 
     def encode(self, texts: list[str]) -> Encoded:

@@ -7,7 +7,7 @@ MMLU-Pro category of their subject. Every question is used twice, as the bare
 question and as question plus its four options, so the head sees both shapes a
 prompt can take; the train/eval split is ``split_of(question)``, shared by both.
 Features come from the same ONNX encoder the router runs, in each setting the
-head serves (fp32 over the model's window, int8 over 64 tokens), so the head is
+head serves (fp32 over the model's window, int8 over 48 tokens), so the head is
 trained on exactly what it will see.
 """
 
@@ -28,7 +28,7 @@ from llmswitch.training.split import split_of
 
 Row = dict[str, str]
 # Tokens the fast encoder setting reads (`semantics.max_tokens`); see docs/domain-classifier.md.
-FAST_WINDOW = 64
+FAST_WINDOW = 48
 
 
 def mmlu_path() -> Path:
@@ -122,7 +122,7 @@ def accuracy_report(classifier: DomainClassifier, features: np.ndarray, y: np.nd
 
 def default_embedders() -> list[Embedder]:
     """The encoder settings the shipped head serves: the default (fp32, the model's window) and the fast
-    one (`semantics: {quantized: true, max_tokens: 64}`)."""
+    one (`semantics: {quantized: true, max_tokens: 48}`)."""
     from llmswitch.inference.export import ensure_embedding_model
 
     return [
