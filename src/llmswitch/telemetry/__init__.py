@@ -6,7 +6,6 @@ Telemetry settings are read at start-up; a config reload does not change them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from time import perf_counter_ns
 
 from llmswitch.config.schema import TelemetryConfig
 from llmswitch.pipeline import RoutePlan
@@ -35,7 +34,7 @@ class Telemetry:
         for signal_type, (_, total) in timings.signals.items():
             metrics.signal_histogram(signal_type).observe(total / _NS_PER_S)
         if self.access_log is not None:
-            _access_line(self.access_log, headers, started_ns, 200, decision=plan.decision, model=plan.model.name)
+            self.access_log.request(headers, started_ns, 200, decision=plan.decision, model=plan.model.name)
         if self.tracer is None:
             return {}
         return self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
@@ -43,7 +42,7 @@ class Telemetry:
     def rejected(self, headers: Mapping[str, str], started_ns: int, error: RequestError) -> None:
         self.metrics.errors.labels(error.code).inc()
         if self.access_log is not None:
-            _access_line(self.access_log, headers, started_ns, error.status, error=error.code)
+            self.access_log.request(headers, started_ns, error.status, error=error.code)
         if self.tracer is not None:
             self.tracer.record(headers, started_ns, error=error)
 
@@ -73,19 +72,6 @@ class Telemetry:
             self.access_log.flush()
         if self.tracer is not None:
             self.tracer.shutdown()
-
-
-def _access_line(log: AccessLog, headers: Mapping[str, str], started_ns: int, status: int, **fields: str) -> None:
-    log.write(
-        {
-            "request_id": headers.get("x-request-id"),
-            "method": headers.get(":method"),
-            "path": headers.get(":path"),
-            "status": status,
-            **fields,
-            "latency_ms": round((perf_counter_ns() - started_ns) / 1e6, 3),
-        }
-    )
 
 
 __all__ = ["RouterMetrics", "Telemetry"]
