@@ -39,11 +39,12 @@ from rich.table import Table
 from llmswitch.config import load_config
 from llmswitch.demo.stack import envoy_binary, envoy_ready, port_open, router_serving, wait_for
 from llmswitch.envoy_config import envoy_bootstrap
+from llmswitch.training.domain import FAST_WINDOW
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"rules": ROOT / "bench" / "rules.yaml", "semantic": ROOT / "bench" / "semantic.yaml"}
 # semantic_fast: the semantic config on the int8 encoder reading 48 tokens of each prompt, two threads.
-FAST_SEMANTICS = {"quantized": True, "max_tokens": 48, "intra_op_threads": 2}
+FAST_SEMANTICS = {"quantized": True, "max_tokens": FAST_WINDOW, "intra_op_threads": 2}
 UPSTREAM_PORT, UPSTREAM_ADMIN = 29001, 29901
 SCENARIOS = ("envoy", "noop", "llmswitch", "semantic", "semantic_fast")
 
