@@ -26,6 +26,7 @@ from llmswitch.selection.multi_factor import MultiFactorScorer, ProfileArtifact
 from llmswitch.selection.qos import QosScorer
 from llmswitch.selection.svm import SvmScorer
 from llmswitch.selection.threshold import ThresholdScorer
+from llmswitch.training import module_main
 from llmswitch.training.benchmark import BenchmarkRecord, read_records
 from llmswitch.training.metrics import (
     PerformanceTable,
@@ -235,9 +236,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return module_main(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

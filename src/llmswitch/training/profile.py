@@ -30,6 +30,7 @@ import httpx
 from llmswitch.budget import request_cost
 from llmswitch.config import load_config
 from llmswitch.config.schema import ModelConfig
+from llmswitch.training import module_main
 from llmswitch.training.benchmark import BenchmarkRecord
 from llmswitch.training.datasets import estimate_tokens
 from llmswitch.training.scoring import score
@@ -253,9 +254,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return module_main(__doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":
