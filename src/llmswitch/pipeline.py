@@ -18,7 +18,7 @@ from llmswitch.budget import BudgetGuard
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import ConfigError, LoadedConfig
 from llmswitch.config.schema import Decision, ModelConfig
-from llmswitch.decisions import by_priority, first_match
+from llmswitch.decisions import DecisionTable
 from llmswitch.health import HealthTracker
 from llmswitch.protocols.errors import bad_request, model_not_found, too_large
 from llmswitch.protocols.openai_chat import dump_json, load_json_object, parse_chat, requested_model
@@ -118,7 +118,7 @@ class RoutingPipeline:
         self._models = {m.name: m for m in config.models}
         self._auto = frozenset(config.routing.auto_models)
         self._signals = SignalSet(config, analyzer)
-        self._decisions = by_priority(config.decisions)
+        self._decisions = DecisionTable(config.decisions)
         base_dir = Path(loaded.source).parent
         self._selectors = {
             d.name: build_selector(SelectorContext(config, d, i, loaded.source, base_dir, self.budget, metrics))
@@ -199,7 +199,7 @@ class RoutingPipeline:
         if analysis is not None:
             signals.timings["semantics"] = analysis
         decided = perf_counter_ns()
-        decision = first_match(self._decisions, signals)
+        decision = self._decisions.first_match(signals)
         selected = perf_counter_ns()
         if decision is None:
             chosen, name, algorithm, reason = self._default, DEFAULT_DECISION, "default", "no decision matched"

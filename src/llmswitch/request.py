@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 from llmswitch.protocols.openai_chat import ChatRequest
@@ -50,14 +49,21 @@ class RouteRequest:
     semantics_timed_out: bool = False
     # Per-request memo for signals, so each derived value is computed at most once.
     memo: dict[str, object] = field(default_factory=dict)
+    # Computed on first use, by hand: functools.cached_property takes a lock on every read before 3.12.
+    _folded: str | None = field(default=None, init=False, repr=False)
+    _tokens: int | None = field(default=None, init=False, repr=False)
 
-    @cached_property
+    @property
     def user_text_folded(self) -> str:
-        return self.chat.user_text.casefold()
+        if self._folded is None:
+            self._folded = self.chat.user_text.casefold()
+        return self._folded
 
-    @cached_property
+    @property
     def prompt_tokens(self) -> int:
-        return estimate_tokens(self.chat.conversation_text)
+        if self._tokens is None:
+            self._tokens = estimate_tokens(self.chat.conversation_text)
+        return self._tokens
 
     def require_semantics(self) -> Semantics:
         """The prompt's semantics; raises SemanticsRequired so the async caller computes them once, or

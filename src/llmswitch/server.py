@@ -11,13 +11,13 @@ import signal
 from pathlib import Path
 
 import grpc
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from llmswitch.api import RouterApi
 from llmswitch.budget import build_store
 from llmswitch.config import LoadedConfig, load_config
-from llmswitch.extproc.servicer import ExternalProcessor
+from llmswitch.extproc.servicer import SERVICE as EXT_PROC_SERVICE
+from llmswitch.extproc.servicer import ExternalProcessor, add_to_server
 from llmswitch.reload import ConfigReloader, RouterState
 from llmswitch.telemetry import RouterMetrics, Telemetry
 from llmswitch.telemetry.access_log import configure_logging
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Room for the headers and framing that travel with the largest accepted body.
 _GRPC_OVERHEAD_BYTES = 1024 * 1024
-_SERVICES = ("", "envoy.service.ext_proc.v3.ExternalProcessor", "llmswitch.v1.Router")
+_SERVICES = ("", EXT_PROC_SERVICE, "llmswitch.v1.Router")
 
 
 def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
@@ -57,7 +57,7 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
 
     server = grpc.aio.server(options=grpc_options(loaded))
     processor = ExternalProcessor(state.current, telemetry)
-    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(processor, server)
+    add_to_server(processor, server)
     router_pb2_grpc.add_RouterServicer_to_server(RouterApi(state.current), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -22,7 +22,9 @@ CLUSTERS = frozenset({"model_small-model", "model_large-model"})
 
 
 class ProcessStream:
-    """One `Process` stream: `send` a message and get its one reply; `close` returns any extra replies."""
+    """One `Process` stream: `send` a message and get its one reply; `close` returns any extra replies.
+
+    The servicer yields serialized replies, as gRPC sends them; these are parsed back here."""
 
     def __init__(self, servicer: ExternalProcessor) -> None:
         self._outbox: asyncio.Queue[ProcessingRequest | None] = asyncio.Queue()
@@ -34,11 +36,11 @@ class ProcessStream:
 
     async def send(self, message: ProcessingRequest) -> ProcessingResponse:
         await self._outbox.put(message)
-        return await asyncio.wait_for(anext(self._replies), REPLY_TIMEOUT_S)
+        return ProcessingResponse.FromString(await asyncio.wait_for(anext(self._replies), REPLY_TIMEOUT_S))
 
     async def close(self) -> list[ProcessingResponse]:
         await self._outbox.put(None)
-        return [reply async for reply in self._replies]
+        return [ProcessingResponse.FromString(reply) async for reply in self._replies]
 
 
 def headers_message(

@@ -2,11 +2,13 @@
 
 import asyncio
 import io
+from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from llmswitch.telemetry import access_log
-from llmswitch.telemetry.access_log import AccessLog
+from llmswitch.telemetry.access_log import AccessLog, timestamp
 
 
 def lines(stream: io.BytesIO) -> list[dict]:
@@ -43,3 +45,11 @@ async def test_a_full_batch_and_shutdown_flush_without_waiting(monkeypatch):
     log.write({"status": 503})
     log.flush()
     assert [e["status"] for e in lines(stream)] == [200] * written + [503]
+
+
+@pytest.mark.parametrize(
+    "created",
+    [0.0, 1_764_650_000.0, 1_764_650_000.0004994, 1_764_650_000.0005, 1_764_650_000.9994999, 1_764_650_000.9999996, 1_797_065_202.4009995],
+)
+def test_timestamp_is_what_datetime_writes(created):
+    assert timestamp(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")

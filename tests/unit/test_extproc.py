@@ -3,7 +3,12 @@
 import orjson
 import pytest
 from envoy.config.core.v3.base_pb2 import HeaderMap, HeaderValue, HeaderValueOption
-from envoy.service.ext_proc.v3.external_processor_pb2 import HttpBody, HttpHeaders, ProcessingRequest
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    HttpBody,
+    HttpHeaders,
+    ProcessingRequest,
+    ProcessingResponse,
+)
 
 from llmswitch.config.schema import TelemetryConfig
 from llmswitch.extproc.servicer import RequestProcessor
@@ -19,8 +24,15 @@ def pipeline() -> RoutingPipeline:
     return RoutingPipeline(loaded(base_config()))
 
 
+class ParsingProcessor(RequestProcessor):
+    """Parses the serialized replies back into messages, as Envoy does."""
+
+    async def handle(self, request: ProcessingRequest) -> ProcessingResponse:
+        return ProcessingResponse.FromString(await super().handle(request))
+
+
 def new_processor(pipeline) -> RequestProcessor:
-    return RequestProcessor(pipeline, TELEMETRY)
+    return ParsingProcessor(pipeline, TELEMETRY)
 
 
 def headers_message(method="POST", path="/v1/chat/completions", end_of_stream=False, **extra: str):

@@ -48,13 +48,12 @@ def test_highest_priority_wins_and_ties_keep_file_order():
 
 
 def test_rule_evaluation_short_circuits(pipeline):
-    from llmswitch.decisions import first_match
     from llmswitch.protocols.openai_chat import parse_chat
     from llmswitch.request import RouteRequest
 
     request = RouteRequest({}, parse_chat(orjson.loads(chat_body("python")), "auto"))
     signals = pipeline._signals.evaluator(request)
-    assert first_match(pipeline._decisions, signals).name == "code_decision"
+    assert pipeline._decisions.first_match(signals).name == "code_decision"
     assert set(signals.results) == {("keyword", "code")}  # the header and context signals were never computed
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -239,7 +240,7 @@ class ModelConfig(StrictModel):
     def body_model(self) -> str:
         return self.upstream_model or self.name
 
-    @property
+    @cached_property
     def cluster(self) -> str:
         """The Envoy cluster that serves this model."""
         return "model_" + re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)

@@ -1,8 +1,13 @@
-"""Builders for ext_proc ProcessingResponse messages.
+"""Builders for ext_proc replies, as serialized ProcessingResponse messages.
 
 Envoy rules that hold here: header values go in `raw_value` only; routing needs
 `clear_route_cache` in the same reply as the header mutation; a changed body comes with
 its new `content-length`; errors are ImmediateResponses with an OpenAI-style JSON body.
+
+The gRPC handler sends these bytes as they are (see `servicer.add_to_server`). Fixed replies are
+serialized once. The routed-body reply differs per request; it is assembled from cached serialized
+header options and the new body with `_field` (one length-delimited protobuf field) instead of
+building a message tree per request, which cost more than the rest of the reply.
 """
 
 from __future__ import annotations
@@ -27,6 +32,31 @@ from llmswitch import headers as names
 from llmswitch.protocols.errors import RequestError
 
 _OVERWRITE = HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+_LENGTH_DELIMITED = 2
+
+
+def _number(message: type, field: str) -> int:
+    return message.DESCRIPTOR.fields_by_name[field].number
+
+
+_REQUEST_BODY = _number(ProcessingResponse, "request_body")
+_BODY_RESPONSE = _number(BodyResponse, "response")
+_HEADER_MUTATION = _number(CommonResponse, "header_mutation")
+_BODY_MUTATION = _number(CommonResponse, "body_mutation")
+_SET_HEADERS = _number(HeaderMutation, "set_headers")
+_NEW_BODY = _number(BodyMutation, "body")
+_CLEAR_ROUTE_CACHE = CommonResponse(clear_route_cache=True).SerializeToString()
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field: tag, varint length, payload (field numbers below 16)."""
+    prefix = bytearray(((number << 3) | _LENGTH_DELIMITED,))
+    size = len(payload)
+    while size > 0x7F:
+        prefix.append((size & 0x7F) | 0x80)
+        size >>= 7
+    prefix.append(size)
+    return bytes(prefix) + payload
 
 
 def header(name: str, value: str | bytes) -> HeaderValueOption:
@@ -34,43 +64,51 @@ def header(name: str, value: str | bytes) -> HeaderValueOption:
     return HeaderValueOption(header=HeaderValue(key=name, raw_value=raw), append_action=_OVERWRITE)
 
 
-def continue_request_headers(remove: Iterable[str] = ()) -> ProcessingResponse:
-    mutation = HeaderMutation(remove_headers=list(remove))
-    return ProcessingResponse(request_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation)))
-
-
-CONTINUE_REQUEST_HEADERS = ProcessingResponse(request_headers=HeadersResponse())
-CONTINUE_REQUEST_BODY = ProcessingResponse(request_body=BodyResponse())
-CONTINUE_RESPONSE_HEADERS = ProcessingResponse(response_headers=HeadersResponse())
-CONTINUE_RESPONSE_BODY = ProcessingResponse(response_body=BodyResponse())
-CONTINUE_REQUEST_TRAILERS = ProcessingResponse(request_trailers=TrailersResponse())
-CONTINUE_RESPONSE_TRAILERS = ProcessingResponse(response_trailers=TrailersResponse())
+def set_headers(pairs: Iterable[tuple[str, str | bytes]]) -> bytes:
+    """Serialized `HeaderMutation.set_headers` entries; entries concatenate, so these do too."""
+    return b"".join(_field(_SET_HEADERS, header(name, value).SerializeToString()) for name, value in pairs)
 
 
 @lru_cache(maxsize=4096)
-def routing_headers(
-    cluster_header: str, cluster: str, model: str, decision: str, authorization: str | None = None
-) -> tuple[HeaderValueOption, ...]:
+def routing_headers(cluster_header: str, cluster: str, model: str, decision: str, authorization: str | None = None) -> bytes:
     """The headers that send a request to its model; cached, as few (model, decision) pairs exist."""
-    routing = (header(cluster_header, cluster), header(names.SELECTED_MODEL, model), header(names.DECISION, decision))
-    if authorization is None:
-        return routing
-    return (*routing, header("authorization", authorization))
+    pairs = [(cluster_header, cluster), (names.SELECTED_MODEL, model), (names.DECISION, decision)]
+    if authorization is not None:
+        pairs.append(("authorization", authorization))
+    return set_headers(pairs)
 
 
-def routed_body(set_headers: tuple[HeaderValueOption, ...], body: bytes | None) -> ProcessingResponse:
-    """Reply to the buffered request body: set routing headers, maybe replace the body, re-route."""
-    if body is not None:
-        set_headers = (*set_headers, header("content-length", str(len(body))))
-    common = CommonResponse(
-        header_mutation=HeaderMutation(set_headers=set_headers),
-        body_mutation=BodyMutation(body=body) if body is not None else None,
-        clear_route_cache=True,
-    )
-    return ProcessingResponse(request_body=BodyResponse(response=common))
+@lru_cache(maxsize=4096)
+def _content_length(size: int) -> bytes:
+    return set_headers((("content-length", str(size)),))
 
 
-def immediate(status: int, body: bytes, details: str, content_type: str = "application/json") -> ProcessingResponse:
+def routed_body(headers: bytes, body: bytes | None) -> bytes:
+    """Reply to the buffered request body: set `headers` (from `set_headers`), maybe replace the body, re-route."""
+    if body is None:
+        common = _field(_HEADER_MUTATION, headers) + _CLEAR_ROUTE_CACHE
+    else:
+        mutation = _field(_HEADER_MUTATION, headers + _content_length(len(body)))
+        common = mutation + _field(_BODY_MUTATION, _field(_NEW_BODY, body)) + _CLEAR_ROUTE_CACHE
+    return _field(_REQUEST_BODY, _field(_BODY_RESPONSE, common))
+
+
+def continue_request_headers(remove: Iterable[str] = ()) -> bytes:
+    mutation = HeaderMutation(remove_headers=list(remove))
+    return ProcessingResponse(
+        request_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation))
+    ).SerializeToString()
+
+
+CONTINUE_REQUEST_HEADERS = ProcessingResponse(request_headers=HeadersResponse()).SerializeToString()
+CONTINUE_REQUEST_BODY = ProcessingResponse(request_body=BodyResponse()).SerializeToString()
+CONTINUE_RESPONSE_HEADERS = ProcessingResponse(response_headers=HeadersResponse()).SerializeToString()
+CONTINUE_RESPONSE_BODY = ProcessingResponse(response_body=BodyResponse()).SerializeToString()
+CONTINUE_REQUEST_TRAILERS = ProcessingResponse(request_trailers=TrailersResponse()).SerializeToString()
+CONTINUE_RESPONSE_TRAILERS = ProcessingResponse(response_trailers=TrailersResponse()).SerializeToString()
+
+
+def immediate(status: int, body: bytes, details: str, content_type: str = "application/json") -> bytes:
     return ProcessingResponse(
         immediate_response=ImmediateResponse(
             status=HttpStatus(code=status),
@@ -78,8 +116,8 @@ def immediate(status: int, body: bytes, details: str, content_type: str = "appli
             body=body,
             details=details,
         )
-    )
+    ).SerializeToString()
 
 
-def error(err: RequestError) -> ProcessingResponse:
+def error(err: RequestError) -> bytes:
     return immediate(err.status, err.body(), f"llmswitch_{err.code}")

@@ -13,7 +13,7 @@ from time import perf_counter_ns
 
 import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
-from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest, ProcessingResponse
+from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
 
 from llmswitch import headers as names
 from llmswitch.budget import BUDGET_HEADER
@@ -45,7 +45,8 @@ class RequestProcessor:
         self.method = "GET"
         self.body_chunks: list[bytes] = []
 
-    async def handle(self, request: ProcessingRequest) -> ProcessingResponse:
+    async def handle(self, request: ProcessingRequest) -> bytes:
+        """The serialized reply to one message (see `responses`)."""
         kind = request.WhichOneof("request")
         if kind == "request_headers":
             return self._on_request_headers(request.request_headers)
@@ -63,18 +64,19 @@ class RequestProcessor:
             return responses.CONTINUE_REQUEST_TRAILERS
         return responses.CONTINUE_RESPONSE_TRAILERS
 
-    def _on_request_headers(self, message: HttpHeaders) -> ProcessingResponse:
+    def _on_request_headers(self, message: HttpHeaders) -> bytes:
         self.started_ns = perf_counter_ns()
-        size = 0
-        for entry in message.headers.headers:
-            value = entry.raw_value.decode("utf-8", "replace") if entry.raw_value else entry.value
-            self.headers[entry.key] = value
-            size += len(entry.key) + len(value)
+        header_map = message.headers
+        # Envoy sends values in raw_value; `value` is read only when that is empty.
+        self.headers = {e.key: e.raw_value.decode("utf-8", "replace") or e.value for e in header_map.headers}
         self.path = self.headers.get(":path", "/")
         self.method = self.headers.get(":method", "GET")
         routing = self.pipeline.config.routing
-        if len(message.headers.headers) > routing.max_request_headers - _ROUTER_HEADERS:
-            return self._reject(headers_too_large(f"{len(message.headers.headers)} headers; reduce them"))
+        count = len(header_map.headers)
+        if count > routing.max_request_headers - _ROUTER_HEADERS:
+            return self._reject(headers_too_large(f"{count} headers; reduce them"))
+        # Serialized size: the key and value bytes Envoy counts, plus a few bytes of framing per header.
+        size = header_map.ByteSize()
         if size > routing.max_request_headers_kb * 1024 - _ROUTER_HEADER_BYTES:
             return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"))
         if not message.end_of_stream:
@@ -86,7 +88,7 @@ class RequestProcessor:
         # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
         return responses.continue_request_headers(names.routing_headers(self.pipeline.config.routing.cluster_header))
 
-    async def _on_request_body(self, body: bytes) -> ProcessingResponse:
+    async def _on_request_body(self, body: bytes) -> bytes:
         try:
             plan = await self.pipeline.route_async(self.headers, body, self.path)
             budget_header = None
@@ -106,9 +108,9 @@ class RequestProcessor:
         )
         trace_headers = self.telemetry.routed(self.headers, self.started_ns, plan)
         if trace_headers:
-            set_headers += tuple(responses.header(k, v) for k, v in trace_headers.items())
+            set_headers += responses.set_headers(trace_headers.items())
         if budget_header is not None:
-            set_headers += (responses.header(BUDGET_HEADER, budget_header),)
+            set_headers += responses.set_headers(((BUDGET_HEADER, budget_header),))
         return responses.routed_body(set_headers, plan.body)
 
     async def _charge_budget(self, plan: RoutePlan) -> tuple[RoutePlan, str]:
@@ -131,7 +133,7 @@ class RequestProcessor:
             reservation = await guard.charge(tenant, cheaper, plan.prompt_tokens, plan.max_completion_tokens)
         return plan, reservation.header()
 
-    def _reject(self, err: RequestError) -> ProcessingResponse:
+    def _reject(self, err: RequestError) -> bytes:
         self.telemetry.rejected(self.headers, self.started_ns, err)
         return responses.error(err)
 
@@ -144,10 +146,10 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
 
     async def Process(
         self, request_iterator: AsyncIterator[ProcessingRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[ProcessingResponse]:
+    ) -> AsyncIterator[bytes]:
         pipeline = self._current_pipeline()
-        inflight = self._telemetry.metrics.inflight
-        inflight.inc()
+        stats = self._telemetry.metrics.routes
+        stats.stream_started()
         end = "reset"
         try:
             processor: RequestProcessor | None = None
@@ -170,7 +172,20 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                     yield await processor.handle(request)
             end = "closed"
         finally:
-            inflight.dec()
-            self._telemetry.metrics.streams.labels(end).inc()
+            stats.stream_ended(end)
             if observer is not None:
                 self.observer_tasks.spawn(observer)
+
+
+SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
+
+
+def add_to_server(processor: ExternalProcessor, server: grpc.aio.Server) -> None:
+    """Registers ext_proc's `Process` with no response serializer: its replies are serialized already."""
+    handlers = {
+        "Process": grpc.stream_stream_rpc_method_handler(
+            processor.Process, request_deserializer=ProcessingRequest.FromString, response_serializer=None
+        )
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    server.add_registered_method_handlers(SERVICE, handlers)

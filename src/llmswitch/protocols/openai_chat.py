@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +12,10 @@ import orjson
 from llmswitch.protocols.errors import bad_request
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
-# orjson reads integers beyond 64 bits as floats; bodies that may hold one take the exact stdlib path.
-_LONG_DIGIT_RUN = re.compile(rb"\d{19,}")
+# orjson reads integers beyond 64 bits as floats; bodies that may hold one (a run of 19 or more
+# digits, found by mapping every digit to "0": much cheaper than a regex scan) take the exact stdlib path.
+_DIGITS_AS_ZERO = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _ROLES_WITHOUT_CONTENT = frozenset({"assistant", "function", "tool"})
 
@@ -59,7 +60,7 @@ def load_json_object(body: bytes) -> dict[str, Any]:
     if not body:
         raise bad_request("empty_body", "The request body is empty; expected a JSON object.")
     try:
-        if _LONG_DIGIT_RUN.search(body):
+        if _LONG_DIGIT_RUN in body.translate(_DIGITS_AS_ZERO):
             data = _load_exact(body)
         else:
             data = orjson.loads(body)  # strict: rejects NaN, lone surrogates, out-of-range floats

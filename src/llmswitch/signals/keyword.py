@@ -14,8 +14,13 @@ class KeywordMatcher:
         self.name = spec.name
         self._case_sensitive = spec.case_sensitive
         self._keywords = tuple(k if spec.case_sensitive else k.casefold() for k in spec.keywords)
-        self._combine = all if spec.operator == "all" else any
+        self._need_all = spec.operator == "all"
 
     def evaluate(self, request: RouteRequest) -> SignalResult:
         text = request.chat.user_text if self._case_sensitive else request.user_text_folded
-        return MATCHED if self._combine(k in text for k in self._keywords) else NOT_MATCHED
+        if self._need_all:
+            return MATCHED if all(k in text for k in self._keywords) else NOT_MATCHED
+        for keyword in self._keywords:  # a loop, not any(...): no generator on the common path
+            if keyword in text:
+                return MATCHED
+        return NOT_MATCHED

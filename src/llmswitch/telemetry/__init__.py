@@ -14,8 +14,6 @@ from llmswitch.telemetry.access_log import AccessLog
 from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.telemetry.tracing import RouteTracer, tracing_enabled
 
-_NS_PER_S = 1e9
-
 
 class Telemetry:
     def __init__(self, config: TelemetryConfig, metrics: RouterMetrics | None = None) -> None:
@@ -25,14 +23,10 @@ class Telemetry:
 
     def routed(self, headers: Mapping[str, str], started_ns: int, plan: RoutePlan) -> dict[str, str]:
         """Record a routed request; returns headers (trace context) to add to the upstream request."""
-        metrics = self.metrics
         timings = plan.timings
-        metrics.route_counter(plan.decision, plan.model.name).inc()
+        self.metrics.routes.routed(plan.decision, plan.model.name, timings.end - timings.start, timings.signals)
         if plan.semantics_timed_out:
-            metrics.semantic_timeouts.inc()
-        metrics.routing_seconds.observe((timings.end - timings.start) / _NS_PER_S)
-        for signal_type, (_, total) in timings.signals.items():
-            metrics.signal_histogram(signal_type).observe(total / _NS_PER_S)
+            self.metrics.semantic_timeouts.inc()
         if self.access_log is not None:
             self.access_log.request(headers, started_ns, 200, decision=plan.decision, model=plan.model.name)
         if self.tracer is None:

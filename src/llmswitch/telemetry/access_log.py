@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from time import perf_counter_ns, time
 from typing import BinaryIO
 
@@ -18,13 +19,23 @@ FLUSH_INTERVAL_S = 1.0
 FLUSH_BYTES = 64 * 1024
 
 
+@lru_cache(maxsize=2)
+def _utc_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def timestamp(created: float) -> str:
+    """ISO 8601 in UTC with milliseconds; the date and time of day are formatted once per second."""
+    second = int(created)
+    micros = round((created - second) * 1e6)  # rounded to microseconds first, as datetime does
+    if micros == 1_000_000:
+        second, micros = second + 1, 0
+    return f"{_utc_second(second)}.{micros // 1000:03d}+00:00"
+
+
 def _envelope(created: float, level: str, logger: str) -> dict[str, object]:
     """The fields every JSON log line starts with."""
-    return {
-        "ts": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
-        "level": level,
-        "logger": logger,
-    }
+    return {"ts": timestamp(created), "level": level, "logger": logger}
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,0 +1,50 @@
+"""Replies assembled from serialized parts parse to the same messages protobuf builds."""
+
+import pytest
+from envoy.service.ext_proc.v3.external_processor_pb2 import (
+    BodyMutation,
+    BodyResponse,
+    CommonResponse,
+    HeaderMutation,
+    ProcessingResponse,
+)
+
+from llmswitch.extproc import responses
+
+ROUTING = [("x-llmswitch-cluster", "model_large-model"), ("x-selected-model", "large-model"), ("x-llmswitch-decision", "code")]
+
+
+def built(pairs, body: bytes | None) -> ProcessingResponse:
+    """The reply built the plain protobuf way."""
+    if body is not None:
+        pairs = [*pairs, ("content-length", str(len(body)))]
+    common = CommonResponse(
+        header_mutation=HeaderMutation(set_headers=[responses.header(k, v) for k, v in pairs]),
+        body_mutation=BodyMutation(body=body) if body is not None else None,
+        clear_route_cache=True,
+    )
+    return ProcessingResponse(request_body=BodyResponse(response=common))
+
+
+# Sizes on both sides of each varint length boundary (1, 2 and 3 bytes), and a 2 MiB body.
+@pytest.mark.parametrize("size", [0, 1, 110, 127, 128, 16_250, 16_383, 16_384, 2_097_152])
+def test_routed_body_parses_to_the_built_reply(size):
+    body = bytes(i % 251 for i in range(size))
+    headers = responses.routing_headers("x-llmswitch-cluster", "model_large-model", "large-model", "code")
+    reply = ProcessingResponse.FromString(responses.routed_body(headers, body))
+    assert reply == built(ROUTING, body)
+    assert reply.request_body.response.body_mutation.body == body
+
+
+def test_routed_body_without_a_new_body_keeps_the_body_and_adds_no_length():
+    extra = [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), ("x-llmswitch-budget", "tenant=a")]
+    headers = responses.routing_headers("x-llmswitch-cluster", "model_large-model", "large-model", "code")
+    reply = ProcessingResponse.FromString(responses.routed_body(headers + responses.set_headers(extra), None))
+    assert reply == built([*ROUTING, *extra], None)
+    assert not reply.request_body.response.HasField("body_mutation")
+
+
+def test_routing_headers_carry_the_upstream_credential():
+    headers = responses.routing_headers("x-c", "model_m", "m", "d", "Bearer k")
+    reply = ProcessingResponse.FromString(responses.routed_body(headers, None))
+    assert reply == built([("x-c", "model_m"), ("x-selected-model", "m"), ("x-llmswitch-decision", "d"), ("authorization", "Bearer k")], None)
