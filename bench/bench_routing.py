@@ -10,6 +10,8 @@ a canned chat completion with direct_response, so the upstream costs almost noth
              request is embedded by the ONNX encoder and classified
   semantic_fast  the same on the int8 encoder reading 48 tokens of each prompt
              with two threads (`semantics: {quantized: true, max_tokens: 48, intra_op_threads: 2}`)
+  llmswitch_2w  llmswitch with `router: {workers: 2}`: two router processes, one GIL each
+             (the no-op stays one process: compare it with llmswitch, not with this)
 
 Load comes from wrk (Debian package `wrk`) with a ~1 KB chat completions POST (about 200 MiniLM
 tokens): requests/s at concurrency 16 (--concurrency), and p50/p99 at concurrency 1.
@@ -46,7 +48,7 @@ CONFIGS = {"rules": ROOT / "bench" / "rules.yaml", "semantic": ROOT / "bench" / 
 # semantic_fast: the semantic config on the int8 encoder reading 48 tokens of each prompt, two threads.
 FAST_SEMANTICS = {"quantized": True, "max_tokens": FAST_WINDOW, "intra_op_threads": 2}
 UPSTREAM_PORT, UPSTREAM_ADMIN = 29001, 29901
-SCENARIOS = ("envoy", "noop", "llmswitch", "semantic", "semantic_fast")
+SCENARIOS = ("envoy", "noop", "llmswitch", "semantic", "semantic_fast", "llmswitch_2w")
 
 COMPLETION = orjson.dumps(
     {
@@ -176,24 +178,27 @@ def measure(
     scenario: str, processes: Processes, script: Path, duration: int, concurrency: int, accounting: bool
 ) -> tuple[Result, Result]:
     config_path = CONFIGS["semantic" if scenario.startswith("semantic") else "rules"]
-    if accounting or scenario == "semantic_fast":
+    if accounting or scenario in ("semantic_fast", "llmswitch_2w"):
         data = yaml.safe_load(config_path.read_text())
         if accounting:
             data["accounting"] = {"enabled": True}
         if scenario == "semantic_fast":
             data["semantics"] = {**data.get("semantics", {}), **FAST_SEMANTICS}
+        if scenario == "llmswitch_2w":
+            data["router"] = {**data["router"], "workers": 2}
         config_path = processes.workdir / f"{scenario}{'-accounting' if accounting else ''}.yaml"
         config_path.write_text(yaml.safe_dump(data))
     loaded = load_config(config_path)
     config = loaded.config
     helpers: list[subprocess.Popen] = []
-    router_address = f"127.0.0.1:{config.router.port}"
     if scenario == "noop":
         helpers.append(processes.start("noop", [sys.executable, str(ROOT / "bench" / "noop_extproc.py"), "--port", str(config.router.port)]))
         wait_for(lambda: port_open("127.0.0.1", config.router.port), "noop ext_proc", process=helpers[-1])
-    elif scenario in ("llmswitch", "semantic", "semantic_fast"):
+    elif scenario in ("llmswitch", "semantic", "semantic_fast", "llmswitch_2w"):
         helpers.append(processes.start("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(config_path)]))
-        wait_for(lambda: router_serving(router_address), "router", process=helpers[-1])
+        for worker in range(config.router.workers):
+            address = f"127.0.0.1:{config.router.port + worker}"
+            wait_for(lambda address=address: router_serving(address), f"router worker {worker}", process=helpers[-1])
     front = processes.start_envoy(f"front-{scenario}", front_bootstrap(scenario, config), config.listener.admin_port, 2)
     url = f"http://127.0.0.1:{config.listener.port}/v1/chat/completions"
     try:
@@ -266,6 +271,9 @@ def main() -> int:
     if "llmswitch" in scenarios and "noop" in scenarios:
         ratio = rps["llmswitch"] / rps["noop"]
         console.print(f"llmswitch / noop requests/s at c={args.concurrency}: [bold]{ratio:.2f}[/] (target >= 0.90)")
+    if "llmswitch_2w" in scenarios and "noop" in scenarios:
+        ratio = rps["llmswitch_2w"] / rps["noop"]
+        console.print(f"llmswitch with 2 workers / one-process noop requests/s at c={args.concurrency}: {ratio:.2f}")
     if "llmswitch" in scenarios:
         console.print(f"llmswitch added p50 at c=1: [bold]{p50['llmswitch'] - p50['envoy']:.2f} ms[/] (target <= 1.5 ms)")
     for s in scenarios:

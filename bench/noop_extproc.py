@@ -1,6 +1,7 @@
 """A no-op grpc.aio ext_proc server: the same messages as llmswitch, each answered with CONTINUE.
 
-The benchmark's baseline for "what Python ext_proc costs before llmswitch does any work".
+The benchmark's baseline for "what Python ext_proc costs before llmswitch does any work". It is
+registered like llmswitch's servicer, so its replies too are serialized once and sent as bytes.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
     TrailersResponse,
 )
 
+from llmswitch.extproc.servicer import add_to_server
+
 _CONTINUE = {
-    "request_headers": ProcessingResponse(request_headers=HeadersResponse()),
-    "request_body": ProcessingResponse(request_body=BodyResponse()),
-    "response_headers": ProcessingResponse(response_headers=HeadersResponse()),
-    "response_body": ProcessingResponse(response_body=BodyResponse()),
-    "request_trailers": ProcessingResponse(request_trailers=TrailersResponse()),
-    "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
+    kind: reply.SerializeToString()
+    for kind, reply in {
+        "request_headers": ProcessingResponse(request_headers=HeadersResponse()),
+        "request_body": ProcessingResponse(request_body=BodyResponse()),
+        "response_headers": ProcessingResponse(response_headers=HeadersResponse()),
+        "response_body": ProcessingResponse(response_body=BodyResponse()),
+        "request_trailers": ProcessingResponse(request_trailers=TrailersResponse()),
+        "response_trailers": ProcessingResponse(response_trailers=TrailersResponse()),
+    }.items()
 }
 
 
@@ -34,7 +40,7 @@ class NoopProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
 
 async def serve(port: int) -> None:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 << 20)])
-    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(NoopProcessor(), server)
+    add_to_server(NoopProcessor(), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     await server.wait_for_termination()

@@ -180,7 +180,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
 SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
 
 
-def add_to_server(processor: ExternalProcessor, server: grpc.aio.Server) -> None:
+def add_to_server(processor: external_processor_pb2_grpc.ExternalProcessorServicer, server: grpc.aio.Server) -> None:
     """Registers ext_proc's `Process` with no response serializer: its replies are serialized already."""
     handlers = {
         "Process": grpc.stream_stream_rpc_method_handler(
