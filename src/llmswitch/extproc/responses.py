@@ -6,7 +6,7 @@ its new `content-length`; errors are ImmediateResponses with an OpenAI-style JSO
 
 The gRPC handler sends these bytes as they are (see `servicer.add_to_server`). Fixed replies are
 serialized once. The routed-body reply differs per request; it is assembled from cached serialized
-header options and the new body with `_field` (one length-delimited protobuf field) instead of
+header options and the new body, each length-delimited field sized by `_prefix`, instead of
 building a message tree per request, which cost more than the rest of the reply.
 """
 
@@ -48,15 +48,18 @@ _NEW_BODY = _number(BodyMutation, "body")
 _CLEAR_ROUTE_CACHE = CommonResponse(clear_route_cache=True).SerializeToString()
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """One length-delimited protobuf field: tag, varint length, payload (field numbers below 16)."""
+def _prefix(number: int, size: int) -> bytes:
+    """Tag and varint length of one length-delimited protobuf field (field numbers below 16)."""
     prefix = bytearray(((number << 3) | _LENGTH_DELIMITED,))
-    size = len(payload)
     while size > 0x7F:
         prefix.append((size & 0x7F) | 0x80)
         size >>= 7
     prefix.append(size)
-    return bytes(prefix) + payload
+    return bytes(prefix)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _prefix(number, len(payload)) + payload
 
 
 def header(name: str, value: str | bytes) -> HeaderValueOption:
@@ -84,13 +87,25 @@ def _content_length(size: int) -> bytes:
 
 
 def routed_body(headers: bytes, body: bytes | None) -> bytes:
-    """Reply to the buffered request body: set `headers` (from `set_headers`), maybe replace the body, re-route."""
+    """Reply to the buffered request body: set `headers` (from `set_headers`), maybe replace the body, re-route.
+
+    The nested fields are sized first and joined once, so a large body is copied once."""
     if body is None:
-        common = _field(_HEADER_MUTATION, headers) + _CLEAR_ROUTE_CACHE
+        common = [_prefix(_HEADER_MUTATION, len(headers)), headers, _CLEAR_ROUTE_CACHE]
     else:
-        mutation = _field(_HEADER_MUTATION, headers + _content_length(len(body)))
-        common = mutation + _field(_BODY_MUTATION, _field(_NEW_BODY, body)) + _CLEAR_ROUTE_CACHE
-    return _field(_REQUEST_BODY, _field(_BODY_RESPONSE, common))
+        headers += _content_length(len(body))
+        new_body = _prefix(_NEW_BODY, len(body))
+        common = [
+            _prefix(_HEADER_MUTATION, len(headers)),
+            headers,
+            _prefix(_BODY_MUTATION, len(new_body) + len(body)),
+            new_body,
+            body,
+            _CLEAR_ROUTE_CACHE,
+        ]
+    common_size = sum(map(len, common))
+    body_response = _prefix(_BODY_RESPONSE, common_size)
+    return b"".join((_prefix(_REQUEST_BODY, len(body_response) + common_size), body_response, *common))
 
 
 def continue_request_headers(remove: Iterable[str] = ()) -> bytes:
