@@ -220,7 +220,7 @@ class RoutingPipeline:
             body,
             model_name,
             RouteTimings(start, end, (decided, selected), (selected, end), signals.timings),
-            request.chat.user_text,
+            request.user_text,
             request.prompt_tokens,
             _max_completion_tokens(data),
             data,

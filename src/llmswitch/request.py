@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from llmswitch.protocols.openai_chat import ChatRequest
+from llmswitch.protocols.view import RequestView
 from llmswitch.tokens import estimate_tokens
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Analyzer(Protocol):
 @dataclass
 class RouteRequest:
     headers: Mapping[str, str]
-    chat: ChatRequest
+    view: RequestView
     semantics: Semantics | None = None
     semantics_timed_out: bool = False
     # Per-request memo for signals, so each derived value is computed at most once.
@@ -54,15 +54,27 @@ class RouteRequest:
     _tokens: int | None = field(default=None, init=False, repr=False)
 
     @property
+    def user_text(self) -> str:
+        return self.view.user_text
+
+    @property
+    def last_user_text(self) -> str:
+        return self.view.last_user_text
+
+    @property
+    def tool_text(self) -> str:
+        return self.view.tool_text
+
+    @property
     def user_text_folded(self) -> str:
         if self._folded is None:
-            self._folded = self.chat.user_text.casefold()
+            self._folded = self.view.user_text.casefold()
         return self._folded
 
     @property
     def prompt_tokens(self) -> int:
         if self._tokens is None:
-            self._tokens = estimate_tokens(self.chat.conversation_text)
+            self._tokens = estimate_tokens(self.view.conversation_text)
         return self._tokens
 
     def require_semantics(self) -> Semantics:
@@ -71,5 +83,5 @@ class RouteRequest:
         if self.semantics is None:
             if self.semantics_timed_out:
                 raise SemanticsUnavailable()
-            raise SemanticsRequired(self.chat.last_user_text)
+            raise SemanticsRequired(self.view.last_user_text)
         return self.semantics

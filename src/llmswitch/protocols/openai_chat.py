@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from llmswitch.protocols.errors import bad_request
+from llmswitch.protocols.view import RequestView
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 # orjson reads integers beyond 64 bits as floats; bodies that may hold one (a run of 19 or more
@@ -18,24 +18,6 @@ _DIGITS_AS_ZERO = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _LONG_DIGIT_RUN = b"0" * 19
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _ROLES_WITHOUT_CONTENT = frozenset({"assistant", "function", "tool"})
-
-
-@dataclass
-class ChatRequest:
-    """A parsed chat completions body; `data` is the full JSON object, rewritten in place on routing."""
-
-    data: dict[str, Any]
-    model: str
-    stream: bool
-    user_text: str
-    conversation_text: str
-    last_user_text: str = ""
-    """The latest user turn: what semantic signals classify."""
-
-    def with_model(self, model: str) -> bytes:
-        """The body with only `model` changed; every other key and value is kept as sent."""
-        self.data["model"] = model
-        return dump_json(self.data)
 
 
 def _finite_float(text: str) -> float:
@@ -91,7 +73,7 @@ def requested_model(data: dict[str, Any]) -> str:
     return model
 
 
-def parse_chat(data: dict[str, Any], model: str) -> ChatRequest:
+def parse_chat(data: dict[str, Any], model: str) -> RequestView:
     messages = data.get("messages")
     if messages is None:
         raise bad_request("missing_messages", "Missing required parameter: 'messages'.")
@@ -102,16 +84,51 @@ def parse_chat(data: dict[str, Any], model: str) -> ChatRequest:
         raise bad_request("invalid_type", "'stream' must be a boolean.")
     user_parts: list[str] = []
     all_parts: list[str] = []
+    tool_parts: list[str] = []
+    images = False
     for index, message in enumerate(messages):
-        role, text = _message_text(message, index)
+        role, text, has_image = _message_text(message, index)
         all_parts.append(text)
+        images = images or has_image
         if role == "user":
             user_parts.append(text)
-    last_user = user_parts[-1] if user_parts else ""
-    return ChatRequest(data, model, bool(stream), "\n".join(user_parts), "\n".join(all_parts), last_user)
+        elif role in ("tool", "function"):
+            tool_parts.append(text)
+        elif role == "assistant":
+            tool_parts.extend(_tool_call_arguments(message))
+    return RequestView(
+        "chat",
+        data,
+        model,
+        bool(stream),
+        "\n".join(user_parts),
+        "\n".join(all_parts),
+        user_parts[-1] if user_parts else "",
+        "\n".join(tool_parts),
+        has_tools=bool(data.get("tools") or data.get("functions")),
+        has_images=images,
+        max_output_tokens=max_output_tokens(data),
+    )
 
 
-def _message_text(message: Any, index: int) -> tuple[str, str]:
+def max_output_tokens(data: dict[str, Any]) -> int | None:
+    for key in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _tool_call_arguments(message: dict[str, Any]) -> list[str]:
+    """The argument strings of an assistant turn's tool calls (and of the legacy `function_call`)."""
+    calls = message.get("tool_calls")
+    functions = [c.get("function") for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
+    functions.append(message.get("function_call"))
+    return [f["arguments"] for f in functions if isinstance(f, dict) and isinstance(f.get("arguments"), str)]
+
+
+def _message_text(message: Any, index: int) -> tuple[str, str, bool]:
+    """(role, text, has an image part)"""
     where = f"messages[{index}]"
     if not isinstance(message, dict):
         raise bad_request("invalid_type", f"'{where}' must be an object.")
@@ -120,21 +137,23 @@ def _message_text(message: Any, index: int) -> tuple[str, str]:
         raise bad_request("invalid_value", f"'{where}.role' must be one of {sorted(_ROLES)}.")
     content = message.get("content")
     if isinstance(content, str):
-        return role, content
+        return role, content, False
     if content is None:
         if role in _ROLES_WITHOUT_CONTENT:
-            return role, ""
+            return role, "", False
         raise bad_request("missing_content", f"'{where}.content' is required for role {role!r}.")
     if isinstance(content, list):
-        return role, "\n".join(_part_text(part, f"{where}.content[{i}]") for i, part in enumerate(content))
+        texts = [_part_text(part, f"{where}.content[{i}]") for i, part in enumerate(content)]
+        return role, "\n".join(t for t in texts if t is not None), None in texts
     raise bad_request("invalid_type", f"'{where}.content' must be a string or an array of content parts.")
 
 
-def _part_text(part: Any, where: str) -> str:
+def _part_text(part: Any, where: str) -> str | None:
+    """The text of one content part; "" for parts without routable text, None for an image."""
     if not isinstance(part, dict) or not isinstance(part.get("type"), str):
         raise bad_request("invalid_type", f"'{where}' must be an object with a string 'type'.")
     if part["type"] != "text":
-        return ""  # images, audio and files carry no routable text
+        return None if part["type"] == "image_url" else ""  # audio and files carry no routable text
     text = part.get("text")
     if not isinstance(text, str):
         raise bad_request("invalid_type", f"'{where}.text' must be a string.")

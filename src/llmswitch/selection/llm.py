@@ -78,7 +78,7 @@ class LlmSelector:
         self._client = client
 
     def _body(self, request: RouteRequest) -> dict[str, Any]:
-        text = request.chat.user_text[-self._params.max_prompt_chars :]
+        text = request.user_text[-self._params.max_prompt_chars :]
         return {
             "model": self._params.model,
             "messages": [{"role": "system", "content": self._system}, {"role": "user", "content": text}],

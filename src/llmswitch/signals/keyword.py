@@ -17,7 +17,7 @@ class KeywordMatcher:
         self._need_all = spec.operator == "all"
 
     def evaluate(self, request: RouteRequest) -> SignalResult:
-        text = request.chat.user_text if self._case_sensitive else request.user_text_folded
+        text = request.user_text if self._case_sensitive else request.user_text_folded
         if self._need_all:
             return MATCHED if all(k in text for k in self._keywords) else NOT_MATCHED
         for keyword in self._keywords:  # a loop, not any(...): no generator on the common path

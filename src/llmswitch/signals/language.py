@@ -41,7 +41,7 @@ class LanguageDetector:
         """ISO 639-1 code -> confidence (summing to 1, or all 0 for text without a language)."""
         memo = request.memo.get(_MEMO_KEY)
         if memo is None:
-            values = self._detector.compute_language_confidence_values(request.chat.last_user_text[:MAX_CHARS])
+            values = self._detector.compute_language_confidence_values(request.last_user_text[:MAX_CHARS])
             memo = request.memo[_MEMO_KEY] = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
         return memo  # type: ignore[return-value]
 
