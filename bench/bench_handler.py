@@ -73,7 +73,7 @@ def llmswitch_processor(config_path: Path) -> ExternalProcessor:
     telemetry = Telemetry(loaded.config.telemetry, metrics)
     if telemetry.access_log is not None:
         telemetry.access_log = AccessLog(io.BytesIO())  # the lines are built and batched, not printed
-    state = RouterState(loaded, build_store(loaded.config.budget), metrics)
+    state = RouterState(loaded, build_store(loaded.config.budget), telemetry)
     return ExternalProcessor(state.current, telemetry)
 
 

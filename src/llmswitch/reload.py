@@ -18,11 +18,12 @@ from llmswitch.config import ConfigError, LoadedConfig, parse_config
 from llmswitch.envoy_config import envoy_bootstrap
 from llmswitch.health import HealthTracker
 
-if TYPE_CHECKING:
-    from llmswitch.semantics import SemanticEngine
-    from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
+
+if TYPE_CHECKING:
+    from llmswitch.semantics import SemanticEngine
+    from llmswitch.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ class RouterState:
     """The pipeline that new streams use, and the state that outlives reloads (model health, spend)."""
 
     def __init__(
-        self, loaded: LoadedConfig, budget_store: BudgetStore | None = None, metrics: RouterMetrics | None = None
+        self, loaded: LoadedConfig, budget_store: BudgetStore | None = None, telemetry: Telemetry | None = None
     ) -> None:
-        self.metrics = metrics
+        self.telemetry = telemetry
         self.health = HealthTracker(loaded.config.health)
         self.budget_store = budget_store or MemoryStore()
         self.engine: SemanticEngine | None = None
@@ -53,7 +54,7 @@ class RouterState:
     def build(self, loaded: LoadedConfig) -> RoutingPipeline:
         """A pipeline for `loaded`; raises ConfigError (the running one stays) if it cannot be built."""
         engine = self._engine_for(loaded)
-        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine, self.metrics)
+        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine, self.telemetry)
         self.health.config = loaded.config.health
         self.engine = engine or self.engine
         return pipeline

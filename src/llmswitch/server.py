@@ -52,7 +52,7 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     if config.telemetry.metrics.enabled:
         metrics.serve(config.telemetry.metrics.port + worker)
     telemetry = Telemetry(config.telemetry, metrics)
-    state = RouterState(loaded, build_store(config.budget), metrics)
+    state = RouterState(loaded, build_store(config.budget), telemetry)
     reloader = ConfigReloader(config_path, state, metrics)
 
     server = grpc.aio.server(options=grpc_options(loaded))

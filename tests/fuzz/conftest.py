@@ -10,13 +10,13 @@ from tests.helpers import base_config, free_ports, loaded, write_config
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> RoutingPipeline:
-    return RoutingPipeline(loaded(base_config()))
+def telemetry() -> Telemetry:
+    return Telemetry(TelemetryConfig())
 
 
 @pytest.fixture(scope="module")
-def telemetry() -> Telemetry:
-    return Telemetry(TelemetryConfig())
+def pipeline(telemetry) -> RoutingPipeline:
+    return RoutingPipeline(loaded(base_config()), telemetry=telemetry)
 
 
 @pytest.fixture(scope="session")

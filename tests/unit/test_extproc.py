@@ -21,7 +21,7 @@ TELEMETRY = Telemetry(TelemetryConfig(access_log=False))
 
 @pytest.fixture(scope="module")
 def pipeline() -> RoutingPipeline:
-    return RoutingPipeline(loaded(base_config()))
+    return RoutingPipeline(loaded(base_config()), telemetry=TELEMETRY)
 
 
 class ParsingProcessor(RequestProcessor):
@@ -32,7 +32,7 @@ class ParsingProcessor(RequestProcessor):
 
 
 def new_processor(pipeline) -> RequestProcessor:
-    return ParsingProcessor(pipeline, TELEMETRY)
+    return ParsingProcessor(pipeline)
 
 
 def headers_message(method="POST", path="/v1/chat/completions", end_of_stream=False, **extra: str):
@@ -141,7 +141,7 @@ async def test_body_chunks_are_joined_before_routing(pipeline):
 async def test_unexpected_failure_is_a_500_not_a_stack_trace(pipeline, monkeypatch):
     processor = new_processor(pipeline)
     await processor.handle(headers_message())
-    monkeypatch.setattr(pipeline, "route", lambda *a: 1 / 0)
+    monkeypatch.setattr(pipeline.router, "route", lambda *a: 1 / 0)
     reply = await processor.handle(body_message(chat_body("hi")))
     assert reply.immediate_response.status.code == 500
     assert orjson.loads(reply.immediate_response.body)["error"]["type"] == "server_error"

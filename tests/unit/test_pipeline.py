@@ -52,8 +52,8 @@ def test_rule_evaluation_short_circuits(pipeline):
     from llmswitch.request import RouteRequest
 
     request = RouteRequest({}, parse_chat(orjson.loads(chat_body("python")), "auto"))
-    signals = pipeline._signals.evaluator(request)
-    assert pipeline._decisions.first_match(signals).name == "code_decision"
+    signals = pipeline.router.signals.evaluator(request)
+    assert pipeline.router.decisions.first_match(signals).name == "code_decision"
     assert set(signals.results) == {("keyword", "code")}  # the header and context signals were never computed
 
 

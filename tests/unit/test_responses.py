@@ -45,6 +45,6 @@ def test_routed_body_without_a_new_body_keeps_the_body_and_adds_no_length():
 
 
 def test_routing_headers_carry_the_upstream_credential():
-    headers = responses.routing_headers("x-c", "model_m", "m", "d", "Bearer k")
+    headers = responses.routing_headers("x-c", "model_m", "m", "d", ("authorization", "Bearer k"))
     reply = ProcessingResponse.FromString(responses.routed_body(headers, None))
     assert reply == built([("x-c", "model_m"), ("x-selected-model", "m"), ("x-llmswitch-decision", "d"), ("authorization", "Bearer k")], None)

@@ -52,7 +52,7 @@ async def test_three_models_drop_the_priciest_then_keep_the_cheapest(tmp_path):
     data["decisions"][0]["modelRefs"] = [{"model": STRONG}, {"model": "mid-model"}, {"model": WEAK}]
     loaded = parse_config(yaml.safe_dump(data), str(tmp_path / "c.yaml"))
     pipeline = RoutingPipeline(loaded, budget_store=MemoryStore())
-    selector = pipeline._selectors["learned"]
+    selector = pipeline.router._selectors["learned"]
     assert selector.allowed(0.3) == frozenset({"mid-model", WEAK})
     assert selector.allowed(0.1) == frozenset({WEAK})
     assert selector.allowed(0.9) is None

@@ -194,9 +194,9 @@ async def test_pipeline_computes_semantics_once_for_a_learned_selector(artifacts
 
     loaded = parse_config(config_text(ALGORITHMS["knn"]), str(artifacts / "config.yaml"))
     pipeline = RoutingPipeline(loaded)
-    pipeline.analyzer = FakeAnalyzer()
+    pipeline.router.analyzer = FakeAnalyzer()
     for text, model in (("hard question about physics", STRONG), ("easy question on greetings", WEAK)):
         body = orjson.dumps({"model": "auto", "messages": [{"role": "user", "content": text}]})
         plan = await pipeline.route_async({}, body)
         assert (plan.model.name, plan.algorithm) == (model, "knn")
-    assert pipeline.analyzer.calls == 2
+    assert pipeline.router.analyzer.calls == 2

@@ -29,7 +29,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
 from envoy.type.v3.http_status_pb2 import HttpStatus
 
 from llmswitch import headers as names
-from llmswitch.protocols.errors import RequestError
+from llmswitch.pipeline.plan import Continue, Forward, Respond
 
 _OVERWRITE = HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 _LENGTH_DELIMITED = 2
@@ -73,11 +73,13 @@ def set_headers(pairs: Iterable[tuple[str, str | bytes]]) -> bytes:
 
 
 @lru_cache(maxsize=4096)
-def routing_headers(cluster_header: str, cluster: str, model: str, decision: str, authorization: str | None = None) -> bytes:
+def routing_headers(
+    cluster_header: str, cluster: str, model: str, decision: str, credential: tuple[str, str] | None = None
+) -> bytes:
     """The headers that send a request to its model; cached, as few (model, decision) pairs exist."""
     pairs = [(cluster_header, cluster), (names.SELECTED_MODEL, model), (names.DECISION, decision)]
-    if authorization is not None:
-        pairs.append(("authorization", authorization))
+    if credential is not None:
+        pairs.append(credential)
     return set_headers(pairs)
 
 
@@ -108,7 +110,8 @@ def routed_body(headers: bytes, body: bytes | None) -> bytes:
     return b"".join((_prefix(_REQUEST_BODY, len(body_response) + common_size), body_response, *common))
 
 
-def continue_request_headers(remove: Iterable[str] = ()) -> bytes:
+@lru_cache(maxsize=64)
+def continue_request_headers(remove: tuple[str, ...] = ()) -> bytes:
     mutation = HeaderMutation(remove_headers=list(remove))
     return ProcessingResponse(
         request_headers=HeadersResponse(response=CommonResponse(header_mutation=mutation))
@@ -123,16 +126,29 @@ CONTINUE_REQUEST_TRAILERS = ProcessingResponse(request_trailers=TrailersResponse
 CONTINUE_RESPONSE_TRAILERS = ProcessingResponse(response_trailers=TrailersResponse()).SerializeToString()
 
 
-def immediate(status: int, body: bytes, details: str, content_type: str = "application/json") -> bytes:
+def immediate(
+    status: int,
+    body: bytes,
+    details: str,
+    content_type: str = "application/json",
+    extra_headers: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    headers = [header("content-type", content_type), *(header(name, value) for name, value in extra_headers)]
     return ProcessingResponse(
         immediate_response=ImmediateResponse(
-            status=HttpStatus(code=status),
-            headers=HeaderMutation(set_headers=[header("content-type", content_type)]),
-            body=body,
-            details=details,
+            status=HttpStatus(code=status), headers=HeaderMutation(set_headers=headers), body=body, details=details
         )
     ).SerializeToString()
 
 
-def error(err: RequestError) -> bytes:
-    return immediate(err.status, err.body(), f"llmswitch_{err.code}")
+def reply(result: Forward | Respond | Continue, cluster_header: str = "") -> bytes:
+    """The reply that carries out what the pipeline decided."""
+    if isinstance(result, Forward):
+        plan = result.plan
+        headers = routing_headers(cluster_header, plan.model.cluster, plan.model.name, plan.decision, result.credential)
+        if result.headers:
+            headers += set_headers(result.headers)
+        return routed_body(headers, result.body)
+    if isinstance(result, Respond):
+        return immediate(result.status, result.body, result.details, result.content_type, result.headers)
+    return continue_request_headers(result.remove_headers)

@@ -6,7 +6,6 @@ and is handed to `ResponseObserver`; it gets no replies.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from time import perf_counter_ns
@@ -15,30 +14,19 @@ import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
 
-from llmswitch import headers as names
-from llmswitch.budget import BUDGET_HEADER
 from llmswitch.extproc import responses
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
-from llmswitch.pipeline import RoutePlan, RoutingPipeline
-from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, insufficient_quota, internal_error
-from llmswitch.protocols.openai_models import is_models_list, model_list
+from llmswitch.pipeline import HttpRequest, RoutingPipeline
 from llmswitch.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
-
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# Envoy checks the header map after the router's mutations against the limits it applies to clients.
-# Requests too close to them get a 431 here, instead of a 503 when the routed headers are added.
-_ROUTER_HEADERS = 8
-_ROUTER_HEADER_BYTES = 4096
 
 
 class RequestProcessor:
     """Handles the messages of one stream, pinned to the pipeline that was current when it began."""
 
-    def __init__(self, pipeline: RoutingPipeline, telemetry: Telemetry) -> None:
+    def __init__(self, pipeline: RoutingPipeline) -> None:
         self.pipeline = pipeline
-        self.telemetry = telemetry
         self.started_ns = perf_counter_ns()
         self.headers: dict[str, str] = {}
         self.path = "/"
@@ -71,71 +59,17 @@ class RequestProcessor:
         self.headers = {e.key: e.raw_value.decode("utf-8", "replace") or e.value for e in header_map.headers}
         self.path = self.headers.get(":path", "/")
         self.method = self.headers.get(":method", "GET")
-        routing = self.pipeline.config.routing
-        count = len(header_map.headers)
-        if count > routing.max_request_headers - _ROUTER_HEADERS:
-            return self._reject(headers_too_large(f"{count} headers; reduce them"))
         # Serialized size: the key and value bytes Envoy counts, plus a few bytes of framing per header.
-        size = header_map.ByteSize()
-        if size > routing.max_request_headers_kb * 1024 - _ROUTER_HEADER_BYTES:
-            return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"))
+        refused = self.pipeline.check_headers(len(header_map.headers), header_map.ByteSize())
+        if refused is not None:
+            return responses.reply(refused)
         if not message.end_of_stream:
             return responses.CONTINUE_REQUEST_HEADERS
-        if is_models_list(self.method, self.path):
-            return responses.immediate(200, model_list(self.pipeline.config), "llmswitch_models")
-        if self.method in _BODY_METHODS:
-            return self._reject(bad_request("empty_body", "The request body is empty; expected a JSON object."))
-        # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
-        return responses.continue_request_headers(names.routing_headers(self.pipeline.config.routing.cluster_header))
+        return responses.reply(self.pipeline.headers_only(HttpRequest(self.headers, self.path, self.method)))
 
     async def _on_request_body(self, body: bytes) -> bytes:
-        try:
-            plan = await self.pipeline.route_async(self.headers, body, self.path)
-            budget_header = None
-            if self.pipeline.budget.active:
-                plan, budget_header = await self._charge_budget(plan)
-        except RequestError as err:
-            return self._reject(err)
-        except Exception:
-            log.exception("routing failed for %s %s", self.method, self.path)
-            return self._reject(internal_error())
-        set_headers = responses.routing_headers(
-            self.pipeline.config.routing.cluster_header,
-            plan.model.cluster,
-            plan.model.name,
-            plan.decision,
-            self.pipeline.upstream_auth.get(plan.model.name),
-        )
-        trace_headers = self.telemetry.routed(self.headers, self.started_ns, plan)
-        if trace_headers:
-            set_headers += responses.set_headers(trace_headers.items())
-        if budget_header is not None:
-            set_headers += responses.set_headers(((BUDGET_HEADER, budget_header),))
-        return responses.routed_body(set_headers, plan.body)
-
-    async def _charge_budget(self, plan: RoutePlan) -> tuple[RoutePlan, str]:
-        """Reserve the request's estimated cost; past a limit, downgrade or reject as configured."""
-        guard = self.pipeline.budget
-        tenant = guard.tenant(self.headers)
-        reservation = await guard.admit(tenant, plan.model, plan.prompt_tokens, plan.max_completion_tokens)
-        if reservation is None:
-            if guard.config.on_exceeded == "reject":
-                raise insufficient_quota()
-            cheaper = self.pipeline.downgrade_model()
-            self.telemetry.metrics.budget_downgrades.inc()
-            plan = dataclasses.replace(
-                plan,
-                model=cheaper,
-                body=self.pipeline.render_body(plan.data, cheaper),
-                reason=f"{plan.reason}; budget exhausted, downgraded to {cheaper.name}",
-            )
-            # Past the limit spend is still tracked: charged without a limit check.
-            reservation = await guard.charge(tenant, cheaper, plan.prompt_tokens, plan.max_completion_tokens)
-        return plan, reservation.header()
-
-    def _reject(self, err: RequestError) -> bytes:
-        self.telemetry.rejected(self.headers, self.started_ns, err)
-        return responses.error(err)
+        request = HttpRequest(self.headers, self.path, self.method, body, self.started_ns)
+        return responses.reply(await self.pipeline.process(request), self.pipeline.config.routing.cluster_header)
 
 
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
@@ -164,7 +98,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                     if request.observability_mode:
                         observer = ResponseObserver(pipeline, self._telemetry)
                     else:
-                        processor = RequestProcessor(pipeline, self._telemetry)
+                        processor = RequestProcessor(pipeline)
                 if observer is not None:
                     if observer.observe(request):
                         break

@@ -1,0 +1,147 @@
+"""The request pipeline, in the order its steps run:
+
+    client codec (`ingress`) -> routing (`routing`) -> the decision's actions (`actions`)
+      -> route plan -> egress (`egress`)
+
+Pure of gRPC: the ext_proc servicer turns Envoy's messages into `process` calls and the `Forward` /
+`Respond` it returns into replies; the Route API and `llmswitch route` call `route_async`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from time import perf_counter_ns
+from typing import TYPE_CHECKING
+
+from llmswitch import headers as names
+from llmswitch.budget import BudgetGuard
+from llmswitch.budget.store import BudgetStore, MemoryStore
+from llmswitch.config import LoadedConfig
+from llmswitch.config.schema import ModelConfig
+from llmswitch.health import HealthTracker
+from llmswitch.pipeline.actions import Exchange, build_actions
+from llmswitch.pipeline.egress import Egress
+from llmswitch.pipeline.ingress import parse_request
+from llmswitch.pipeline.plan import Continue, Forward, HttpRequest, Respond, RoutePlan, RouteTimings
+from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION, DecisionRouter
+from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, internal_error
+from llmswitch.protocols.openai_models import is_models_list, model_list
+
+if TYPE_CHECKING:
+    from llmswitch.semantics import SemanticEngine
+    from llmswitch.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Envoy checks the header map after the router's mutations against the limits it applies to clients.
+# Requests too close to them get a 431 here, instead of a 503 when the routed headers are added.
+_ROUTER_HEADERS = 8
+_ROUTER_HEADER_BYTES = 4096
+
+
+class RoutingPipeline:
+    """Handles requests under one immutable config; build a new one to reload."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        health: HealthTracker | None = None,
+        budget_store: BudgetStore | None = None,
+        analyzer: SemanticEngine | None = None,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        self.loaded = loaded
+        config = loaded.config
+        self.config = config
+        self.telemetry = telemetry
+        metrics = telemetry.metrics if telemetry is not None else None
+        self.health = health or HealthTracker(config.health)
+        self.analyzer = analyzer
+        self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
+        self.egress = Egress(loaded)
+        self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
+        self._actions = build_actions(config, self.budget, metrics)
+        self._no_actions = self._actions[""]
+        self.max_body_bytes = config.router.max_body_bytes
+        self._removed_headers = names.routing_headers(config.routing.cluster_header)
+
+    def model(self, name: str) -> ModelConfig:
+        return self.router.models[name]
+
+    # -- planning only (the Route API, `llmswitch route`, tests) --------------------------------------
+
+    def route(self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions") -> RoutePlan:
+        """The plan for a request whose semantics and selection need no waiting, with its upstream body."""
+        start = perf_counter_ns()
+        plan = self.router.route(headers, parse_request(path, body, self.max_body_bytes), start)
+        plan.body = self.egress.render_body(plan.data, plan.model)
+        return plan
+
+    async def route_async(
+        self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions"
+    ) -> RoutePlan:
+        """The plan for any request (waiting for semantics or selectors as needed), with its upstream body."""
+        start = perf_counter_ns()
+        plan = await self.router.route_async(headers, parse_request(path, body, self.max_body_bytes), start)
+        plan.body = self.egress.render_body(plan.data, plan.model)
+        return plan
+
+    # -- the whole request ----------------------------------------------------------------------------
+
+    def check_headers(self, count: int, size: int) -> Respond | None:
+        """A 431 for requests whose headers leave no room for the ones the router adds."""
+        routing = self.config.routing
+        if count > routing.max_request_headers - _ROUTER_HEADERS:
+            return self._reject(headers_too_large(f"{count} headers; reduce them"), HttpRequest({}, "/", "GET"))
+        if size > routing.max_request_headers_kb * 1024 - _ROUTER_HEADER_BYTES:
+            return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"), HttpRequest({}, "/", "GET"))
+        return None
+
+    def headers_only(self, request: HttpRequest) -> Respond | Continue:
+        """A request without a body: the model list, an error, or through with the routing headers removed."""
+        if is_models_list(request.method, request.path):
+            return Respond(200, model_list(self.config), "llmswitch_models")
+        if request.method in _BODY_METHODS:
+            return self._reject(bad_request("empty_body", "The request body is empty; expected a JSON object."), request)
+        # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
+        return Continue(self._removed_headers)
+
+    async def process(self, request: HttpRequest) -> Forward | Respond:
+        """Route one buffered request: client codec, routing, the decision's actions, egress."""
+        try:
+            parsed = parse_request(request.path, request.body, self.max_body_bytes)
+            plan = await self.router.route_async(request.headers, parsed, request.started_ns or perf_counter_ns())
+            exchange = Exchange(request, parsed.view, plan)
+            for action in self._actions.get(plan.decision, self._no_actions):
+                answer = await action.apply(exchange)
+                if answer is not None:
+                    return answer
+            forward = self.egress.forward(exchange)
+        except RequestError as err:
+            return self._reject(err, request)
+        except Exception:
+            log.exception("routing failed for %s %s", request.method, request.path)
+            return self._reject(internal_error(), request)
+        if self.telemetry is not None:
+            forward.headers.extend(self.telemetry.routed(request.headers, request.started_ns, forward.plan).items())
+        return forward
+
+    def _reject(self, err: RequestError, request: HttpRequest) -> Respond:
+        if self.telemetry is not None:
+            self.telemetry.rejected(request.headers, request.started_ns, err)
+        return Respond(err.status, err.body(), f"llmswitch_{err.code}")
+
+
+__all__ = [
+    "DEFAULT_DECISION",
+    "PASSTHROUGH_DECISION",
+    "Continue",
+    "Forward",
+    "HttpRequest",
+    "Respond",
+    "RoutePlan",
+    "RouteTimings",
+    "RoutingPipeline",
+]

@@ -1,0 +1,94 @@
+"""The actions step: what happens to a routed request after its model is chosen.
+
+Actions run in order on an `Exchange` (the request, its view and its route plan). An action may
+change the plan (a cheaper model), the body the model gets (`exchange.data`, then mark
+`exchange.body_changed`), the headers sent upstream, or answer the client itself by returning a
+`Respond` (nothing then goes upstream). `build_actions` is the one place that orders them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from llmswitch.budget import BUDGET_HEADER, BudgetGuard
+from llmswitch.config.schema import Config, ModelConfig
+from llmswitch.pipeline.plan import HttpRequest, Respond, RoutePlan
+from llmswitch.protocols.errors import insufficient_quota
+from llmswitch.protocols.view import RequestView
+
+if TYPE_CHECKING:
+    from llmswitch.telemetry.metrics import RouterMetrics
+
+
+@dataclass
+class Exchange:
+    """One routed request on its way through the actions."""
+
+    request: HttpRequest
+    view: RequestView | None
+    plan: RoutePlan
+    body_changed: bool = False
+    """An action changed `plan.data`: the body must be rendered again."""
+    upstream_headers: list[tuple[str, str]] = field(default_factory=list)
+    """Headers to set on the upstream request, beyond the routing headers."""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.request.headers
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.plan.data
+
+    def switch_model(self, model: ModelConfig, why: str) -> None:
+        self.plan = dataclasses.replace(self.plan, model=model, reason=f"{self.plan.reason}; {why}")
+
+
+class Action(Protocol):
+    """One step applied to a routed request; returns a `Respond` to answer the client instead of the model."""
+
+    async def apply(self, exchange: Exchange) -> Respond | None: ...
+
+
+class BudgetAdmission:
+    """Reserve the request's estimated cost; past a limit, downgrade or reject as configured."""
+
+    def __init__(self, guard: BudgetGuard, downgrade_to: ModelConfig, metrics: RouterMetrics | None) -> None:
+        self.guard = guard
+        self.downgrade_to = downgrade_to
+        self.metrics = metrics
+
+    async def apply(self, exchange: Exchange) -> Respond | None:
+        guard = self.guard
+        plan = exchange.plan
+        tenant = guard.tenant(exchange.headers)
+        reservation = await guard.admit(tenant, plan.model, plan.prompt_tokens, plan.max_completion_tokens)
+        if reservation is None:
+            if guard.config.on_exceeded == "reject":
+                raise insufficient_quota()
+            if self.metrics is not None:
+                self.metrics.budget_downgrades.inc()
+            exchange.switch_model(self.downgrade_to, f"budget exhausted, downgraded to {self.downgrade_to.name}")
+            # Past the limit spend is still tracked: charged without a limit check.
+            reservation = await guard.charge(tenant, self.downgrade_to, plan.prompt_tokens, plan.max_completion_tokens)
+        exchange.upstream_headers.append((BUDGET_HEADER, reservation.header()))
+        return None
+
+
+def downgrade_model(config: Config) -> ModelConfig:
+    """Where over-budget requests go: budget.downgrade_model, else the model with the lowest prices."""
+    if config.budget.downgrade_model is not None:
+        return config.model(config.budget.downgrade_model)
+    return min(config.models, key=lambda m: (m.pricing.input_per_1m + m.pricing.output_per_1m) if m.pricing else 0.0)
+
+
+def build_actions(config: Config, guard: BudgetGuard, metrics: RouterMetrics | None) -> dict[str, list[Action]]:
+    """decision name -> its actions, in the order they run (`""`: requests no decision routed)."""
+    shared: list[Action] = []
+    if guard.active:
+        shared.append(BudgetAdmission(guard, downgrade_model(config), metrics))
+    names = ["", *(d.name for d in config.decisions)]
+    return {name: list(shared) for name in names}

@@ -1,0 +1,87 @@
+"""What the pipeline works on and what it produces: one HTTP request, its route plan, and the reply."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmswitch.config.schema import ModelConfig
+from llmswitch.protocols.view import ClientApi
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One client request as Envoy delivered it (headers lower-case, body buffered)."""
+
+    headers: Mapping[str, str]
+    path: str
+    method: str
+    body: bytes = b""
+    started_ns: int = 0
+
+
+@dataclass(frozen=True)
+class RouteTimings:
+    """perf_counter_ns marks of one routing, for latency metrics and trace spans."""
+
+    start: int
+    end: int
+    decision: tuple[int, int] = (0, 0)
+    selection: tuple[int, int] = (0, 0)
+    signals: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """signal type -> (start, total duration)"""
+
+
+@dataclass
+class RoutePlan:
+    model: ModelConfig
+    decision: str
+    algorithm: str
+    reason: str
+    signals: tuple[tuple[str, str, float], ...]
+    body: bytes | None
+    """The body for the chosen model, or None when it goes upstream unchanged (set by the egress step)."""
+    requested_model: str
+    timings: RouteTimings
+    prompt: str = ""
+    """The user's text, for traces that opt in to prompts."""
+    prompt_tokens: int = 0
+    """Estimated prompt tokens, for budget reservations."""
+    max_completion_tokens: int | None = None
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The parsed body; the actions may change it, the egress step renders it."""
+    semantics_timed_out: bool = False
+    """Routed without the prompt's semantics: the encoder did not answer within semantics.timeout_ms."""
+    api: ClientApi = "chat"
+    """The client API the request came in on."""
+
+
+@dataclass
+class Forward:
+    """Send the request upstream: the routing headers for `plan`, these extra headers, maybe a new body."""
+
+    plan: RoutePlan
+    body: bytes | None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    credential: tuple[str, str] | None = None
+    """The upstream credential header (name, value) of the chosen model, if it has one."""
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Answer the client directly (an error, a model list, a cached answer); nothing goes upstream."""
+
+    status: int
+    body: bytes
+    details: str
+    """Why, for Envoy's response-code details (`llmswitch_<code>`)."""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Continue:
+    """Let a body-less request through unchanged, with these headers removed."""
+
+    remove_headers: tuple[str, ...] = ()
