@@ -3,6 +3,7 @@ llmswitch configs that pass check-config, with everything left out listed by its
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import orjson
@@ -11,6 +12,8 @@ import yaml
 
 from llmswitch.cli import main
 from llmswitch.config import ConfigError, parse_config
+from llmswitch.demo.stack import envoy_binary
+from llmswitch.envoy_config import render_envoy_yaml
 from llmswitch.importers.vsr import import_vsr
 from llmswitch.importers.vsr.signals import token_count
 from llmswitch.pipeline import RoutingPipeline
@@ -153,6 +156,14 @@ def test_output_is_valid_and_carries_the_report_as_comments(v03):
     comments = [line for line in v03.text.splitlines() if line.startswith("#")]
     assert "#   routing.signals.pii: llmswitch has no pii signal yet" in comments
     assert len(comments) == 1 + 2 + len(v03.report.unmapped) + len(v03.report.changed)
+
+
+def test_envoy_accepts_the_bootstrap_of_a_converted_config(v03, tmp_path):
+    path = tmp_path / "envoy.yaml"
+    path.write_text(render_envoy_yaml(v03.loaded.config))
+    command = [envoy_binary(), "--mode", "validate", "-c", str(path), "--disable-hot-restart"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_flat_layout_of_the_ml_document_loads_its_algorithm_blocks_as_written():

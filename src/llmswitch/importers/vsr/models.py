@@ -17,24 +17,8 @@ from llmswitch.importers.vsr.layout import At, Sections
 
 # Model-card keys that only describe a model for people (dashboards, catalogs).
 CARD_METADATA = frozenset(
-    {
-        "name",
-        "display_name",
-        "publisher",
-        "presentation",
-        "distribution",
-        "family",
-        "revision",
-        "released_at",
-        "knowledge_cutoff",
-        "lifecycle",
-        "param_size",
-        "tags",
-        "modalities",
-        "modality",
-        "capabilities",
-        "max_output_tokens",
-    }
+    "name display_name publisher presentation distribution family revision released_at knowledge_cutoff lifecycle "
+    "param_size tags modalities modality capabilities max_output_tokens".split()
 )
 BACKEND_LABELS = frozenset({"name", "provider", "weight"})
 KEY_IN_ENV = "llmswitch reads API keys from environment variables: put it in one and set api_key_env"

@@ -183,7 +183,6 @@ def _complexity(rule: dict, path: str, report: ImportReport) -> Converted | None
     return Converted({f"{name}:{level}": {"level": level} for level in COMPLEXITY_LEVELS})
 
 
-NOT_YET = "llmswitch has no {family} signal yet"
 FAMILIES: dict[str, Family] = {
     "keywords": Family("keyword", "keywords", _keyword, KeywordSignal),
     "embeddings": Family("embedding", "embeddings", _embedding, EmbeddingSignal),
@@ -223,19 +222,15 @@ class SignalCatalog:
     def __init__(self, at: At | None, report: ImportReport) -> None:
         self.sections: dict[str, list[dict]] = {}
         self._refs: dict[tuple[str, str], SignalRef] = {}
-        self._missing: dict[str, str] = {}
-        """Family key -> why its conditions cannot be mapped."""
         families = at.value if at and isinstance(at.value, dict) else {}
         for key, rules in families.items():
             path = f"{at.path}.{key}"
             family = FAMILIES.get(key)
             if family is None:
-                self._missing[key] = f"unknown signal family {key!r}"
-                report.not_mapped(path, self._missing[key])
+                report.not_mapped(path, f"unknown signal family {key!r}")
             elif family.convert is None:
-                self._missing[key] = family.reason or NOT_YET.format(family=family.condition)
                 if rules:
-                    report.not_mapped(path, self._missing[key])
+                    report.not_mapped(path, _why_not(family))
             else:
                 self._convert(family, rules if isinstance(rules, list) else [], path, report)
         if families.get("embeddings"):
@@ -255,6 +250,8 @@ class SignalCatalog:
             converted = family.convert(rule, rule_path, report)
             for source_name, fields in (converted.signals if converted else {}).items():
                 name = names.add(source_name, f"{rule_path}.name")
+                if name is None:
+                    continue
                 try:
                     family.model.model_validate({"name": name, **fields})
                 except ValidationError as exc:
@@ -273,12 +270,12 @@ class SignalCatalog:
         family = BY_CONDITION.get(condition_type)
         if family is None:
             return f"unknown condition type {condition_type!r}"
-        if family in self._missing:
-            return f"tests a {condition_type} signal: {self._missing[family]}"
-        if family in FAMILIES and FAMILIES[family].convert is None:
-            return (
-                f"tests a {condition_type} signal: {FAMILIES[family].reason or NOT_YET.format(family=condition_type)}"
-            )
         if family == "projections":
             return "tests a projection: llmswitch has no projections"
+        if FAMILIES[family].convert is None:
+            return f"tests a {condition_type} signal: {_why_not(FAMILIES[family])}"
         return f"no {condition_type} signal named {name!r} was carried over"
+
+
+def _why_not(family: Family) -> str:
+    return family.reason or f"llmswitch has no {family.condition} signal yet"
