@@ -155,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("eval", help="Score every selector on the held-out split against the baselines."),
         "llmswitch.training.evaluate",
     )
+    importers = commands.add_parser("import", help="Convert another router's config into an llmswitch config.")
+    sources = importers.add_subparsers(dest="import_command", required=True, metavar="SOURCE")
+    _add_command(
+        sources.add_parser("vsr", help="A vLLM Semantic Router config.yaml; prints what it could not map."),
+        "llmswitch.importers.vsr.command",
+    )
     command("demo", _demo, "Run Envoy, the router and stub models locally and send prompts through.").add_argument(
         "--keep-running", action="store_true", help="Leave the stack up for curl until Ctrl-C."
     )

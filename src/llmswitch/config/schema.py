@@ -14,7 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from llmswitch.config.algorithms import Algorithm, StaticAlgorithm
+from llmswitch.config.algorithms import (
+    ARTIFACT_FILES,
+    Algorithm,
+    ModelSelectionConfig,
+    StaticAlgorithm,
+    artifact_params,
+)
 from llmswitch.config.base import StrictModel
 from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
@@ -516,6 +522,7 @@ class Config(StrictModel):
     accounting: AccountingConfig = AccountingConfig()
     budget: BudgetConfig = BudgetConfig()
     semantics: SemanticsConfig = SemanticsConfig()
+    model_selection: ModelSelectionConfig = ModelSelectionConfig()
     models: list[ModelConfig] = Field(min_length=1)
     signals: SignalsConfig = SignalsConfig()
     decisions: list[Decision] = []
@@ -594,6 +601,13 @@ def _reference_problems(config: Config):
             yield f"{path}.algorithm: the budget algorithm reads daily spend: add a daily scope to budget.limits"
         if decision.name in RESERVED_DECISIONS:
             yield f"{path}.name: {decision.name!r} is reserved"
+        learned = artifact_params(decision.algorithm, f"{path}.algorithm")
+        if learned and learned[2] is None and config.model_selection.ml.models_path is None:
+            params_path, kind, _ = learned
+            yield (
+                f"{params_path}: no trained file given: set {kind}.artifact, or model_selection.ml.models_path "
+                f"to read <models_path>/{decision.name}/{ARTIFACT_FILES[kind]}"
+            )
         for r_index, ref in enumerate(decision.model_refs):
             if ref.model not in known_models:
                 yield f"{path}.modelRefs[{r_index}].model: unknown model {ref.model!r}"
