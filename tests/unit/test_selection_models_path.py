@@ -97,7 +97,7 @@ def test_peer_blocks_find_their_trained_files_by_decision_name(models_root, capl
 
 async def test_the_pipeline_resolves_models_path_against_the_config_folder(models_root):
     pipeline = RoutingPipeline(parse_config(peer_config(), str(models_root / "config.yaml")))
-    pipeline.analyzer = FakeAnalyzer()
+    pipeline.router.analyzer = FakeAnalyzer()
     for text, model in (("hard prompt about physics", STRONG), ("easy prompt about greetings", WEAK)):
         body = orjson.dumps({"model": "auto", "messages": [{"role": "user", "content": text}]})
         plan = await pipeline.route_async({}, body)

@@ -58,7 +58,6 @@ class RoutingPipeline:
         self.telemetry = telemetry
         metrics = telemetry.metrics if telemetry is not None else None
         self.health = health or HealthTracker(config.health)
-        self.analyzer = analyzer
         self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
         self.egress = Egress(loaded)
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
@@ -69,6 +68,10 @@ class RoutingPipeline:
 
     def model(self, name: str) -> ModelConfig:
         return self.router.models[name]
+
+    @property
+    def analyzer(self) -> SemanticEngine | None:
+        return self.router.analyzer  # type: ignore[return-value]
 
     # -- planning only (the Route API, `llmswitch route`, tests) --------------------------------------
 
