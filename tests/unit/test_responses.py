@@ -48,3 +48,20 @@ def test_routing_headers_carry_the_upstream_credential():
     headers = responses.routing_headers("x-c", "model_m", "m", "d", ("authorization", "Bearer k"))
     reply = ProcessingResponse.FromString(responses.routed_body(headers, None))
     assert reply == built([("x-c", "model_m"), ("x-selected-model", "m"), ("x-llmswitch-decision", "d"), ("authorization", "Bearer k")], None)
+
+
+def test_a_forward_can_remove_client_credentials_and_set_the_models():
+    from llmswitch.pipeline import Forward
+    from llmswitch.pipeline.plan import RoutePlan, RouteTimings
+    from tests.helpers import base_config, loaded
+
+    model = loaded(base_config()).config.models[0]
+    plan = RoutePlan(model, "d", "static", "", (), None, "auto", RouteTimings(0, 0))
+    forward = Forward(plan, b"{}", [("x-extra", "1")], ("x-api-key", "k"), ["authorization"])
+    reply = ProcessingResponse.FromString(responses.reply(forward, "x-c"))
+    mutation = reply.request_body.response.header_mutation
+    assert list(mutation.remove_headers) == ["authorization"]
+    assert {h.header.key: h.header.raw_value for h in mutation.set_headers} == {
+        "x-c": b"model_small-model", "x-selected-model": b"small-model", "x-llmswitch-decision": b"d",
+        "x-api-key": b"k", "x-extra": b"1", "content-length": b"2",
+    }

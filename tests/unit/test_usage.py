@@ -9,7 +9,7 @@ from tests.protocol_helpers import stub_server
 
 
 def scan(api, stream: bytes, size: int) -> tuple[int, int] | None:
-    scanner = SseUsageScanner(api)
+    scanner = SseUsageScanner()
     for start in range(0, len(stream), size):
         scanner.feed(stream[start : start + size])
     return scanner.usage
@@ -27,7 +27,7 @@ def test_anthropic_stream_cut_short_reports_what_it_saw():
 
 
 def test_message_delta_counts_replace_only_what_they_carry():
-    scanner = SseUsageScanner("messages")
+    scanner = SseUsageScanner()
     scanner.feed(
         b'data: {"type":"message_start","message":{"usage":{"input_tokens":5,"cache_read_input_tokens":7,"output_tokens":1}}}\n\n'
     )
@@ -71,3 +71,12 @@ def test_the_stubs_usage_read_back_from_their_streams():
         responses = httpx.post(f"{url}/v1/responses", json={**body, "input": "12345678"})
     for api, answer in (("chat", chat), ("messages", messages), ("responses", responses)):
         assert scan(api, answer.content, 13) == (2, 5), api
+
+
+def test_streamed_text_is_counted_for_streams_that_never_report_usage():
+    scanner = SseUsageScanner()
+    scanner.feed(b'data: {"choices":[{"index":0,"delta":{"content":"Hello"}}]}\n\n')
+    scanner.feed(b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"type":"text_delta","text":"abc"}}\n\n')
+    scanner.feed(b'data: {"type":"response.output_text.delta","delta":"de"}\n\n')
+    scanner.feed(b'data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\\"a\\""}}]}}]}\n\n')
+    assert scanner.usage is None and scanner.text_chars == 5 + 3 + 2 + 4

@@ -212,7 +212,7 @@ class Pricing(StrictModel):
 
 class ModelConfig(StrictModel):
     name: Name
-    endpoint: str = Field(description="host:port of an OpenAI-compatible server.")
+    endpoint: str = Field(description="host:port of the model's server.")
     upstream_model: str | None = Field(
         None, min_length=1, description="The model id sent to the upstream in the body; defaults to name."
     )
@@ -225,6 +225,30 @@ class ModelConfig(StrictModel):
     description: str = ""
     pricing: Pricing | None = None
     context_window: int | None = Field(None, ge=1, description="Maximum tokens the model accepts.")
+    api: Literal["openai", "anthropic"] = Field(
+        "openai",
+        description="The API the model speaks: openai (chat completions) or anthropic (Messages). Requests in "
+        "another client API are translated, and so are their responses.",
+    )
+    native_responses: bool = Field(
+        False, description="openai models: serve POST /v1/responses natively instead of translating it to chat."
+    )
+    base_path: str = Field(
+        "/v1", pattern=r"^(/[A-Za-z0-9._~-]+)*$", description="Path prefix of the model's API (/v1 for both APIs)."
+    )
+    auth_header: Literal["authorization", "x-api-key", "api-key"] | None = Field(
+        None,
+        description="How api_key_env's key is sent: authorization (Bearer), x-api-key or api-key (the raw key). "
+        "Default: authorization for openai models, x-api-key for anthropic ones.",
+    )
+    anthropic_version: str = Field(
+        "2023-06-01", description="anthropic-version sent to anthropic models (unless the client sent one)."
+    )
+    default_max_tokens: int = Field(
+        4096,
+        ge=1,
+        description="max_tokens for anthropic models when a translated request names none (Messages requires one).",
+    )
 
     @field_validator("endpoint")
     @classmethod
@@ -250,6 +274,16 @@ class ModelConfig(StrictModel):
     def cluster(self) -> str:
         """The Envoy cluster that serves this model."""
         return "model_" + re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)
+
+    def wire_api(self, client_api: str) -> str:
+        """The API this model is sent a request in, for a request that came in on `client_api`."""
+        if self.api == "anthropic":
+            return "messages"
+        return "responses" if client_api == "responses" and self.native_responses else "chat"
+
+    @property
+    def key_header(self) -> str:
+        return self.auth_header or ("x-api-key" if self.api == "anthropic" else "authorization")
 
 
 class KeywordSignal(StrictModel):

@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 
-from llmswitch.protocols.view import ClientApi
 
 Usage = tuple[int, int]
 """(prompt tokens, completion tokens)"""
@@ -44,6 +43,27 @@ def usage_tokens(usage: Any) -> Usage | None:
     return prompt, completion
 
 
+def _delta_chars(event: dict[str, Any]) -> int:
+    """The text a streamed event adds: a chat chunk's deltas, Anthropic's `delta.text` / `partial_json`,
+    or a Responses `delta` string."""
+    delta = event.get("delta")
+    if isinstance(delta, str):
+        return len(delta)
+    if isinstance(delta, dict):
+        text = delta.get("text", delta.get("partial_json", delta.get("thinking")))
+        return len(text) if isinstance(text, str) else 0
+    total = 0
+    for choice in event.get("choices") or ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict):
+            content = delta.get("content")
+            total += len(content) if isinstance(content, str) else 0
+            for call in delta.get("tool_calls") or ():
+                arguments = call.get("function", {}).get("arguments") if isinstance(call, dict) else None
+                total += len(arguments) if isinstance(arguments, str) else 0
+    return total
+
+
 def json_usage(body: bytes) -> Usage | None:
     """The top-level `usage` of a JSON answer, in any of the three APIs."""
     try:
@@ -54,34 +74,43 @@ def json_usage(body: bytes) -> Usage | None:
 
 
 class SseUsageScanner:
-    """Fed the stream's chunks as they pass; keeps only a partial line, parses only lines that mention usage."""
+    """Fed the stream's chunks as they pass; keeps only a partial line, parses only lines that mention usage.
 
-    def __init__(self, api: ClientApi = "chat") -> None:
-        self.api = api
+    Each API's events are told apart by their shape (Anthropic's and Responses' `type`, chat chunks
+    have none), so the scanner needs no hint of the API and reads a translated stream correctly.
+    """
+
+    def __init__(self) -> None:
         self._partial = b""
         self.usage: Usage | None = None
+        self.text_chars = 0
+        """Characters of answer text (and tool arguments) streamed so far: the estimate when usage never comes."""
         self._counts = dict.fromkeys(_ANTHROPIC_COUNTS, 0)
 
     def feed(self, chunk: bytes) -> None:
         lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()
         for line in lines:
-            if line.startswith(b"data:") and b'"usage"' in line:
-                try:
-                    event = orjson.loads(line[5:].strip())
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(event, dict):
+            if not line.startswith(b"data:") or (b'"usage"' not in line and b'"delta"' not in line):
+                continue
+            try:
+                event = orjson.loads(line[5:].strip())
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(event, dict):
+                self.text_chars += _delta_chars(event)
+                if b'"usage"' in line:
                     self._read(event)
 
     def _read(self, event: dict[str, Any]) -> None:
-        if self.api == "chat":
+        kind = event.get("type")
+        if kind is None:  # a chat completion chunk
             self.usage = usage_tokens(event.get("usage")) or self.usage
-        elif self.api == "responses":
+        elif kind in _FINAL_RESPONSE_EVENTS:
             response = event.get("response")
-            if event.get("type") in _FINAL_RESPONSE_EVENTS and isinstance(response, dict):
+            if isinstance(response, dict):
                 self.usage = usage_tokens(response.get("usage")) or self.usage
-        elif event.get("type") in ("message_start", "message_delta"):
+        elif kind in ("message_start", "message_delta"):
             message = event.get("message") if event["type"] == "message_start" else event
             usage = message.get("usage") if isinstance(message, dict) else None
             if isinstance(usage, dict):

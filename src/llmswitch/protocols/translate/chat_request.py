@@ -111,7 +111,8 @@ def _decode_message(conv: Conversation, message: dict[str, Any], where: str) -> 
             raise f.missing(f"{where}.content")
         conv.add("user", _decode_parts(content, f"{where}.content"))
     elif role == "assistant":
-        blocks = [] if content is None else _decode_parts(content, f"{where}.content")
+        # "" next to tool calls is how OpenAI clients echo a tool-calling turn; Anthropic refuses empty text blocks.
+        blocks = [] if content is None or content == "" else _decode_parts(content, f"{where}.content")
         if isinstance(message.get("refusal"), str):
             blocks.append(Text(message["refusal"], f"{where}.refusal"))
         for i, call in enumerate(f.array(message.get("tool_calls") or [], f"{where}.tool_calls")):
