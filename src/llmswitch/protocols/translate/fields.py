@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmswitch.protocols.errors import RequestError, bad_request
+
+if TYPE_CHECKING:
+    from llmswitch.protocols.translate.ir import Conversation
 
 
 def invalid(where: str, what: str) -> RequestError:
@@ -90,3 +93,10 @@ def split_data_url(url: str) -> tuple[str, str] | None:
 
 def data_url(media_type: str, data: str) -> str:
     return f"data:{media_type};base64,{data}"
+
+
+def drop_unknown_keys(conv: Conversation, value: dict[str, Any], known: frozenset[str], where: str) -> None:
+    """Reports keys of a nested object (a tool definition) that no other API carries."""
+    for key in sorted(value.keys() - known):
+        if value[key] is not None:
+            conv.drop(f"{where}.{key}")

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from llmswitch.protocols.translate import fields as f
+from llmswitch.protocols.translate.fields import drop_unknown_keys
 from llmswitch.protocols.translate.ir import (
     Block,
     Conversation,
@@ -41,6 +42,7 @@ _REFUSED = {
     "mcp_servers": "MCP servers have no equivalent",
     "context_management": "context management has no equivalent",
 }
+_TOOL_KEYS = frozenset({"type", "name", "description", "input_schema", "strict", "cache_control"})
 _TOOL_ID = re.compile(r"[^a-zA-Z0-9_-]")
 _EFFORT_OUT = {"minimal": "low"}
 
@@ -210,6 +212,7 @@ def _decode_tool(conv: Conversation, tool: Any, where: str) -> Tool | None:
         return None
     if tool.get("cache_control") is not None:
         conv.drop("cache_control")
+    drop_unknown_keys(conv, tool, _TOOL_KEYS, "tools[]")
     return Tool(
         f.string(tool.get("name"), f"{where}.name"),
         f.opt_string(tool.get("description"), f"{where}.description"),
