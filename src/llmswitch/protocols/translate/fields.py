@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from llmswitch.protocols.errors import RequestError, bad_request
 
@@ -100,3 +103,11 @@ def drop_unknown_keys(conv: Conversation, value: dict[str, Any], known: frozense
     for key in sorted(value.keys() - known):
         if value[key] is not None:
             conv.drop(f"{where}.{key}")
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON; what orjson cannot write (integers beyond 64 bits a client sent) takes the stdlib path."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

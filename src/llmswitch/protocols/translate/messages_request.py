@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from llmswitch.protocols.openai_chat import dump_json
 from llmswitch.protocols.translate import fields as f
 from llmswitch.protocols.translate.fields import drop_unknown_keys
 from llmswitch.protocols.translate.ir import (
@@ -150,7 +151,7 @@ def _decode_block(conv: Conversation, block: Any, where: str) -> Block:
     if kind == "document":
         return _decode_document(conv, block, where)
     if kind == "tool_use":
-        arguments = orjson.dumps(f.obj(block.get("input"), f"{where}.input")).decode()
+        arguments = dump_json(f.obj(block.get("input"), f"{where}.input")).decode()
         return ToolCall(
             f.string(block.get("id"), f"{where}.id"), f.string(block.get("name"), f"{where}.name"), arguments, where
         )
