@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmswitch.protocols.translate import fields as f
-from llmswitch.protocols.translate.fields import drop_unknown_keys
+from llmswitch.protocols.translate.fields import drop_unknown_keys, other_fields
 from llmswitch.protocols.translate.ir import (
     Block,
     Conversation,
@@ -91,14 +91,7 @@ def _decode_params(conv: Conversation, data: dict[str, Any]) -> None:
         conv.refuse("top_logprobs", "log probabilities have no equivalent")
     if data.get("modalities") not in (None, ["text"]):
         conv.refuse("modalities", "only text output has an equivalent")
-    for key, value in data.items():
-        if key in _TRANSLATED or value is None:
-            continue
-        if key in ADVISORY:
-            if value not in ADVISORY[key]:
-                conv.drop(key)
-        else:
-            conv.refuse(key, _REFUSED.get(key, "the field has no equivalent"))
+    other_fields(conv, data, _TRANSLATED, ADVISORY, _REFUSED)
 
 
 def _decode_message(conv: Conversation, message: dict[str, Any], where: str) -> None:

@@ -9,7 +9,7 @@ import orjson
 
 from llmswitch.protocols.openai_chat import dump_json
 from llmswitch.protocols.translate import fields as f
-from llmswitch.protocols.translate.fields import drop_unknown_keys
+from llmswitch.protocols.translate.fields import drop_unknown_keys, other_fields
 from llmswitch.protocols.translate.ir import (
     Block,
     Conversation,
@@ -96,14 +96,7 @@ def _decode_params(conv: Conversation, data: dict[str, Any]) -> None:
         else:
             schema = f.obj(spec.get("schema"), "output_config.format.schema")
             conv.json_schema = {"name": None, "schema": schema, "strict": None}
-    for key, value in data.items():
-        if key in _TRANSLATED or value is None:
-            continue
-        if key in ADVISORY:
-            if value not in ADVISORY[key]:
-                conv.drop(key)
-        else:
-            conv.refuse(key, _REFUSED.get(key, "the field has no equivalent"))
+    other_fields(conv, data, _TRANSLATED, ADVISORY, _REFUSED)
 
 
 def _thinking_effort(thinking: Any) -> str | None:

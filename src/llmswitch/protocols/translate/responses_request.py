@@ -6,7 +6,7 @@ from typing import Any
 
 from llmswitch.protocols.translate import fields as f
 from llmswitch.protocols.translate.chat_request import decode_openai_tool_choice
-from llmswitch.protocols.translate.fields import drop_unknown_keys
+from llmswitch.protocols.translate.fields import drop_unknown_keys, other_fields
 from llmswitch.protocols.translate.ir import Block, Conversation, File, Image, Opaque, Text, Tool, ToolCall, ToolResult
 
 ADVISORY: dict[str, tuple[Any, ...]] = {
@@ -88,14 +88,7 @@ def _decode_params(conv: Conversation, data: dict[str, Any]) -> None:
         conv.refuse("top_logprobs", "log probabilities have no equivalent")
     if data.get("background"):
         conv.refuse("background", "background responses exist only in the Responses API")
-    for key, value in data.items():
-        if key in _TRANSLATED or value is None:
-            continue
-        if key in ADVISORY:
-            if value not in ADVISORY[key]:
-                conv.drop(key)
-        else:
-            conv.refuse(key, _REFUSED.get(key, "the field has no equivalent"))
+    other_fields(conv, data, _TRANSLATED, ADVISORY, _REFUSED)
 
 
 def _decode_item(conv: Conversation, item: dict[str, Any], where: str) -> None:
