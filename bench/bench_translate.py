@@ -112,15 +112,16 @@ def chat_request(turns: int) -> dict:
     }
 
 
-def best_us(work: Callable[[], object], loops: int, repeat: int) -> float:
-    """The fastest of `repeat` runs, in microseconds per call."""
-    best = float("inf")
+def best_us(baseline: Callable[[], object], work: Callable[[], object], loops: int, repeat: int) -> tuple[float, float]:
+    """The fastest of `repeat` runs of each, in microseconds per call; runs alternate, so both see the same load."""
+    best = [float("inf"), float("inf")]
     for _ in range(repeat):
-        started = perf_counter()
-        for _ in range(loops):
-            work()
-        best = min(best, (perf_counter() - started) / loops)
-    return best * 1e6
+        for slot, function in enumerate((baseline, work)):
+            started = perf_counter()
+            for _ in range(loops):
+                function()
+            best[slot] = min(best[slot], (perf_counter() - started) / loops)
+    return best[0] * 1e6, best[1] * 1e6
 
 
 def parse_only(events: list[bytes]) -> None:
@@ -156,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=500, help="text deltas per stream")
     parser.add_argument("--turns", type=int, default=5, help="user/assistant/tool rounds per request body")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
 
     streams = {"chat": chat_stream(args.events), "messages": anthropic_stream(args.events)}
@@ -167,9 +168,10 @@ def main() -> None:
         ("messages", "responses"),
     ):
         events = streams[source]
-        baseline = best_us(partial(parse_only, events), 3, args.repeat) / len(events)
-        translated = best_us(partial(translate_stream, source, target, events), 3, args.repeat) / len(events)
-        row(f"stream {source} -> {target}", "us/event", translated, baseline)
+        baseline, translated = best_us(
+            partial(parse_only, events), partial(translate_stream, source, target, events), 3, args.repeat
+        )
+        row(f"stream {source} -> {target}", "us/event", translated / len(events), baseline / len(events))
 
     chat = chat_request(args.turns)
     bodies = {
@@ -189,8 +191,9 @@ def main() -> None:
         ("responses", "messages"),
     ):
         raw = orjson.dumps(bodies[source])
-        baseline = best_us(partial(round_trip, raw), 200, args.repeat)
-        translated = best_us(partial(translate_body, raw, source, target), 200, args.repeat)
+        baseline, translated = best_us(
+            partial(round_trip, raw), partial(translate_body, raw, source, target), 200, args.repeat
+        )
         row(f"request {source} -> {target} ({len(raw)} B)", "us/body", translated, baseline)
 
     answers = {
@@ -221,8 +224,9 @@ def main() -> None:
     }
     for source, target in (("chat", "messages"), ("messages", "chat"), ("chat", "responses")):
         raw = answers[source]
-        baseline = best_us(partial(round_trip, raw), 500, args.repeat)
-        translated = best_us(partial(translate_response_json, raw, source, target, 200), 500, args.repeat)
+        baseline, translated = best_us(
+            partial(round_trip, raw), partial(translate_response_json, raw, source, target, 200), 500, args.repeat
+        )
         row(f"answer {source} -> {target} ({len(raw)} B)", "us/body", translated, baseline)
 
 

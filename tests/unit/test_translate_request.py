@@ -554,3 +554,14 @@ def test_advisory_keys_inside_parts_and_tools_are_reported():
         "input": [{"role": "user", "content": [{"type": "input_image", "image_url": PNG, "detail": "high"}]}],
     }
     assert translate_request(responses, "responses", "chat", default_max_tokens=8).dropped == ("input_image.detail",)
+
+
+def test_empty_text_blocks_are_left_out_for_anthropic():
+    body = {"model": "m", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": ""}, {"type": "text", "text": "hi"}]},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "ok"},
+    ]}  # fmt: skip
+    messages = translate_request(body, "chat", "messages", default_max_tokens=8).body["messages"]
+    assert messages[0]["content"] == [{"type": "text", "text": "hi"}]
+    assert messages[1]["content"] == [{"type": "tool_use", "id": "c", "name": "f", "input": {}}]

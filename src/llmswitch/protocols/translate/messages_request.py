@@ -46,6 +46,7 @@ _REFUSED = {
 _TOOL_KEYS = frozenset({"type", "name", "description", "input_schema", "strict", "cache_control"})
 _TOOL_ID = re.compile(r"[^a-zA-Z0-9_-]")
 _EFFORT_OUT = {"minimal": "low"}
+_EMPTY_TEXT = {"type": "text", "text": ""}
 
 
 def decode_messages(data: dict[str, Any]) -> Conversation:
@@ -244,9 +245,9 @@ def encode_messages(
         blocks = [b for b in turn.blocks if isinstance(b, ToolResult)] + [
             b for b in turn.blocks if not isinstance(b, ToolResult)
         ]
-        content = [
-            encoded for block in blocks if (encoded := _encode_block(conv, block, turn.role, source)) is not None
-        ]
+        encoded = [e for block in blocks if (e := _encode_block(conv, block, turn.role, source)) is not None]
+        # The API refuses empty text blocks; they carry nothing, so they go unless nothing else is left.
+        content = [e for e in encoded if e != _EMPTY_TEXT] or encoded
         messages.append({"role": turn.role, "content": content})
     body: dict[str, Any] = {"max_tokens": conv.max_tokens or default_max_tokens, "messages": messages}
     if conv.system:
@@ -299,8 +300,6 @@ def _encode_tool_choice(conv: Conversation) -> dict[str, Any] | None:
 
 def _encode_block(conv: Conversation, block: Block, role: str, source: WireApi) -> dict[str, Any] | None:
     if isinstance(block, Text):
-        if not block.text and role == "assistant":
-            return None  # the API refuses empty text blocks; an assistant's empty content means none
         return {"type": "text", "text": block.text}
     if isinstance(block, ToolCall):
         return {"type": "tool_use", "id": tool_id(block.id), "name": block.name, "input": _arguments(block, source)}
