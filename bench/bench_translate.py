@@ -169,7 +169,7 @@ def main() -> None:
     ):
         events = streams[source]
         baseline, translated = best_us(
-            partial(parse_only, events), partial(translate_stream, source, target, events), 3, args.repeat
+            partial(parse_only, events), partial(translate_stream, source, target, events), 20, args.repeat
         )
         row(f"stream {source} -> {target}", "us/event", translated / len(events), baseline / len(events))
 
@@ -192,7 +192,7 @@ def main() -> None:
     ):
         raw = orjson.dumps(bodies[source])
         baseline, translated = best_us(
-            partial(round_trip, raw), partial(translate_body, raw, source, target), 200, args.repeat
+            partial(round_trip, raw), partial(translate_body, raw, source, target), 400, args.repeat
         )
         row(f"request {source} -> {target} ({len(raw)} B)", "us/body", translated, baseline)
 
@@ -225,7 +225,7 @@ def main() -> None:
     for source, target in (("chat", "messages"), ("messages", "chat"), ("chat", "responses")):
         raw = answers[source]
         baseline, translated = best_us(
-            partial(round_trip, raw), partial(translate_response_json, raw, source, target, 200), 500, args.repeat
+            partial(round_trip, raw), partial(translate_response_json, raw, source, target, 200), 3000, args.repeat
         )
         row(f"answer {source} -> {target} ({len(raw)} B)", "us/body", translated, baseline)
 
