@@ -27,7 +27,7 @@ from llmswitch.protocols.translate import StreamTranslator, translate_request, t
 
 
 def chat_stream(deltas: int) -> list[bytes]:
-    head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "gpt-x"}
+    head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "openai-model"}
 
     def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
         payload = {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
@@ -50,7 +50,7 @@ def anthropic_stream(deltas: int) -> list[bytes]:
         "id": "msg_1",
         "type": "message",
         "role": "assistant",
-        "model": "claude-x",
+        "model": "anthropic-model",
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
@@ -202,7 +202,7 @@ def main() -> None:
                 "id": "c",
                 "object": "chat.completion",
                 "created": 1,
-                "model": "gpt-x",
+                "model": "openai-model",
                 "choices": [
                     {"index": 0, "message": {"role": "assistant", "content": "word " * 200}, "finish_reason": "stop"}
                 ],
@@ -214,7 +214,7 @@ def main() -> None:
                 "id": "m",
                 "type": "message",
                 "role": "assistant",
-                "model": "claude-x",
+                "model": "anthropic-model",
                 "content": [{"type": "text", "text": "word " * 200}],
                 "stop_reason": "end_turn",
                 "stop_sequence": None,
