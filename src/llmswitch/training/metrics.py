@@ -8,7 +8,7 @@ two-model routers are judged by sweeping a threshold over a per-query score.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from llmswitch.training.benchmark import BenchmarkRecord
-from llmswitch.training.split import Split, split_of
+from llmswitch.training.split import DEFAULT_SPLIT, Split, SplitSpec
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -37,22 +37,34 @@ class PerformanceTable:
     performance: FloatArray
     cost: FloatArray
     latency: FloatArray
+    cost_known: bool = True
+    """False when some record has no cost: `cost` is then all zeros."""
+    latency_known: bool = True
+    """False when some record has no response_time: `latency` is then all zeros."""
 
     def model_index(self, model: str) -> int:
         return self.models.index(model)
 
+    def subset(self, rows: ArrayLike) -> PerformanceTable:
+        """The table restricted to (or resampled by) row indices."""
+        idx = np.asarray(rows, dtype=np.intp)
+        pick = lambda values: tuple(values[i] for i in idx) if values else ()  # noqa: E731
+        return replace(self, query_ids=pick(self.query_ids), queries=pick(self.queries),
+                       categories=pick(self.categories), performance=self.performance[idx],
+                       cost=self.cost[idx], latency=self.latency[idx])
+
 
 def performance_table(
-    records: Sequence[BenchmarkRecord], split: Split | None = None
+    records: Sequence[BenchmarkRecord], split: Split | None = None, spec: SplitSpec = DEFAULT_SPLIT
 ) -> PerformanceTable:
-    """Pivot records into a table, keeping only queries in ``split`` (all if None).
+    """Pivot records into a table, keeping only queries in ``split`` of ``spec`` (all if None).
 
     Queries keep their first-seen order; every query must have a record for every model.
     """
     models = tuple(dict.fromkeys(r.model_name for r in records))
     rows: dict[str, dict[str, BenchmarkRecord]] = {}
     for record in records:
-        if split is None or split_of(record.query) == split:
+        if split is None or spec.split_of(record) == split:
             rows.setdefault(record.query_id, {})[record.model_name] = record
     for query_id, by_model in rows.items():
         if len(by_model) != len(models):
@@ -60,10 +72,12 @@ def performance_table(
     ordered = [[by_model[m] for m in models] for by_model in rows.values()]
 
     def column(field: str) -> FloatArray:
-        return np.array([[getattr(r, field) for r in row] for row in ordered], dtype=float).reshape(
-            len(ordered), len(models)
-        )
+        values = [[getattr(r, field) for r in row] for row in ordered]
+        if any(v is None for row in values for v in row):
+            return np.zeros((len(ordered), len(models)))
+        return np.array(values, dtype=float).reshape(len(ordered), len(models))
 
+    every = [r for row in ordered for r in row]
     return PerformanceTable(
         query_ids=tuple(rows),
         queries=tuple(row[0].query for row in ordered),
@@ -72,6 +86,8 @@ def performance_table(
         performance=column("performance"),
         cost=column("cost"),
         latency=column("response_time"),
+        cost_known=all(r.cost is not None for r in every),
+        latency_known=all(r.response_time is not None for r in every),
     )
 
 
@@ -176,9 +192,14 @@ class ThresholdCurve:
 
 
 def threshold_curve(
-    table: PerformanceTable, scores: ArrayLike, strong: str, weak: str, name: str = "router"
+    table: PerformanceTable, scores: ArrayLike, strong: str, weak: str, name: str = "router",
+    require_gap: bool = True,
 ) -> ThresholdCurve:
-    """Sweep a threshold over ``scores`` (higher = more likely to need the strong model)."""
+    """Sweep a threshold over ``scores`` (higher = more likely to need the strong model).
+
+    PGR needs a quality gap between the models; without one it raises, or with
+    ``require_gap=False`` leaves PGR as NaN (quality and cost are still traced).
+    """
     s, w = table.model_index(strong), table.model_index(weak)
     score = np.asarray(scores, dtype=float)
     n = len(score)
@@ -186,7 +207,7 @@ def threshold_curve(
         raise ValueError("need one score per query")
     perf, cost = table.performance, table.cost
     gap = perf[:, s].mean() - perf[:, w].mean()
-    if gap == 0:
+    if gap == 0 and require_gap:
         raise ValueError("strong and weak models have the same mean performance; PGR is undefined")
     order = np.argsort(-score, kind="stable")
     gain = np.concatenate([[0.0], np.cumsum(perf[order, s] - perf[order, w])])
@@ -199,7 +220,7 @@ def threshold_curve(
         strong_share=cut / n,
         quality=quality,
         total_cost=cost[:, w].sum() + extra[cut],
-        pgr=(quality - perf[:, w].mean()) / gap,
+        pgr=(quality - perf[:, w].mean()) / gap if gap else np.full(len(quality), np.nan),
     )
 
 
@@ -365,7 +386,7 @@ def two_model_report(
     return results_table(results) + "\n" + curves_table(curves)
 
 
-def _pyplot() -> ModuleType:
+def matplotlib_pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -374,10 +395,10 @@ def _pyplot() -> ModuleType:
     return pyplot
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
+    matplotlib_pyplot().close(fig)
     return path
 
 
@@ -385,7 +406,7 @@ def plot_quality_vs_cost(
     path: Path, results: Sequence[StrategyResult], curves: Sequence[ThresholdCurve] = ()
 ) -> Path:
     """Strategies as points and threshold curves as lines, quality against total cost; PNG."""
-    fig, ax = _pyplot().subplots(figsize=(7, 5))
+    fig, ax = matplotlib_pyplot().subplots(figsize=(7, 5))
     for curve in curves:
         ax.plot(curve.total_cost, curve.quality, label=curve.name)
     for result in results:
@@ -396,12 +417,12 @@ def plot_quality_vs_cost(
     if curves:
         ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_quality_vs_strong_share(path: Path, curves: Sequence[ThresholdCurve]) -> Path:
     """Quality against the share of queries sent to the strong model; PNG."""
-    fig, ax = _pyplot().subplots(figsize=(7, 5))
+    fig, ax = matplotlib_pyplot().subplots(figsize=(7, 5))
     for curve in curves:
         ax.plot(
             100 * curve.strong_share, curve.quality, label=f"{curve.name} (APGR {apgr(curve):.3f})"
@@ -410,4 +431,4 @@ def plot_quality_vs_strong_share(path: Path, curves: Sequence[ThresholdCurve]) -
     ax.set_ylabel("mean quality")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
