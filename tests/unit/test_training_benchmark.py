@@ -116,3 +116,8 @@ def test_request_cost_uses_per_million_prices() -> None:
     assert PRICES[STRONG_MODEL].cost(0, 0) == 0.0
     with pytest.raises(KeyError):
         request_cost("no-such-model", 1, 1)
+
+
+def test_unicode_line_separators_inside_strings_do_not_split_records(tmp_path: Path) -> None:
+    records = [make_record(query="first\u2028line\x85two"), make_record(model_name="n")]
+    assert read_records(write_records(records, tmp_path / "b.jsonl")) == records

@@ -46,3 +46,11 @@ def test_a_new_domain_head_recomputes_domains_only_when_asked(tmp_path, encoder,
     assert len(encoder) == 1
     features.query_features(["a"], tmp_path, progress=False, with_domain=True)
     assert len(encoder) == 2
+
+
+def test_prompt_hashes_ending_in_zero_bytes_are_found_again(tmp_path, encoder):
+    prompts = [f"p{i}" for i in range(600)]  # about two of these hashes end in a zero byte
+    assert any(features.prompt_key(p).endswith(b"\0") for p in prompts)
+    features.query_features(prompts, tmp_path, progress=False)
+    features.query_features(prompts, tmp_path, progress=False)
+    assert len(encoder) == 1

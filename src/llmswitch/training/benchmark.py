@@ -118,7 +118,7 @@ def load_records(
     priced: Counter[str] = Counter()
     clipped = 0
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): JSON strings may hold U+2028
     except (OSError, UnicodeDecodeError) as exc:
         raise BenchmarkFileError(f"{path}: cannot read: {exc}") from None
     for number, line in enumerate(lines, start=1):

@@ -92,8 +92,8 @@ class EmbeddingCache:
                 same_head = "domains" in data.files and str(data["head"]) == head
                 domains = data["domains"] if same_head else [None] * len(data["keys"])
                 for key, vector, probs in zip(data["keys"], data["embeddings"], domains, strict=True):
-                    if same_head or bytes(key) not in self.rows:
-                        self.rows[bytes(key)] = (vector, probs)
+                    if same_head or key.tobytes() not in self.rows:
+                        self.rows[key.tobytes()] = (vector, probs)
 
     def missing(self, queries: Sequence[str], with_domain: bool) -> list[str]:
         """Prompts without an embedding, or without domain probabilities when those are wanted."""
@@ -106,7 +106,9 @@ class EmbeddingCache:
     def add(self, queries: Sequence[str], embeddings: np.ndarray, domains: np.ndarray | None) -> Path:
         """Store a new shard (named by its content) and index it."""
         keys = [prompt_key(q) for q in queries]
-        arrays: dict[str, np.ndarray] = {"keys": np.array(keys, dtype="S32"), "embeddings": embeddings}
+        # (n, 32) bytes as uint8: numpy's fixed-width bytes type would drop trailing zero bytes
+        arrays: dict[str, np.ndarray] = {"keys": np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 32),
+                                         "embeddings": embeddings}
         if domains is not None:
             arrays |= {"domains": domains, "head": np.array(self.head)}
         self.folder.mkdir(parents=True, exist_ok=True)
