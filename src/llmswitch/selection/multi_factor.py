@@ -3,10 +3,11 @@
 Quality, mean latency, mean completion tokens and mean cost per request come from a profile
 artifact (trained from benchmark records); cost is the model's `pricing` applied to the prompt's
 estimated tokens plus the profiled completion tokens, or, for a model without `pricing`, the
-profiled mean cost per request. A cost weight with a model that has neither is a config error. Score = w_q·quality − w_c·cost/max cost − w_l·latency/max latency
-over the candidates. Models whose `context_window` is smaller than the prompt, whose mean price
-exceeds `max_cost_per_1m` or whose latency exceeds `max_latency_ms` are dropped; if the caps drop
-every model that fits, the caps are ignored (and the reason says so).
+profiled mean cost per request; a cost weight with a model that has neither is a config error.
+Score = w_q·quality − w_c·cost/max cost − w_l·latency/max latency over the candidates. Models
+whose `context_window` is smaller than the prompt, whose mean price exceeds `max_cost_per_1m` or
+whose latency exceeds `max_latency_ms` are dropped; if the caps drop every model that fits, the
+caps are ignored (and the reason says so).
 """
 
 from __future__ import annotations

@@ -101,8 +101,9 @@ def cost_aware(table: PerformanceTable, curve: Curve) -> CostAware:
     router_aiq = aiq(costs, qualities, low, high) if high > low else nan
     singles_aiq = aiq(singles_cost, singles_quality, low, high) if high > low else nan
     reach = hull_cost_for(costs, qualities, float(singles_quality[best]))
+    at_best_cost = hull_quality_at(costs, qualities, float(singles_cost[best]))
     return CostAware(
-        quality_at_equal_cost=hull_quality_at(costs, qualities, float(singles_cost[best])) - float(singles_quality[best]),
+        quality_at_equal_cost=at_best_cost - float(singles_quality[best]),
         cost_at_equal_quality=reach / float(singles_cost[best]) if singles_cost[best] > 0 else nan,
         aiq=router_aiq,
         aiq_gain=router_aiq - singles_aiq,

@@ -32,7 +32,6 @@ from llmswitch.training.metrics import (
     best_model_indices,
     category_prior_scores,
     performance_table,
-    plot_quality_vs_strong_share,
     threshold_curve,
 )
 from llmswitch.training.offline import EvalSettings, artifact_split, selector_scores
@@ -171,11 +170,11 @@ def evaluate_selectors(
     text = render(figures, f"{name}", description, spread, splits[0].curves if len(splits) == 1 else (),
                   splits[0].intervals if len(splits) == 1 else None, not_scored)
     if plot_dir is not None:
-        from llmswitch.training.plots import plot_quality_vs_cost, plot_quality_vs_latency
+        from llmswitch.training.plots import plot_quality_vs_strong_share, plot_router_costs, plot_router_latency
 
-        plot_quality_vs_cost(plot_dir / "quality_vs_cost.png", splits[0].figures)
+        plot_router_costs(plot_dir / "quality_vs_cost.png", splits[0].figures)
         if figures.table.latency_known:
-            plot_quality_vs_latency(plot_dir / "quality_vs_latency.png", figures)
+            plot_router_latency(plot_dir / "quality_vs_latency.png", figures)
         if splits[0].curves:
             plot_quality_vs_strong_share(plot_dir / "quality_vs_strong_share.png", splits[0].curves)
     return EvalReport(figures, splits, text)

@@ -10,17 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from llmswitch.training.benchmark import BenchmarkRecord
 from llmswitch.training.split import DEFAULT_SPLIT, Split, SplitSpec
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 FloatArray = NDArray[np.float64]
 CPT_TARGETS = (0.2, 0.5, 0.8)
@@ -381,54 +376,8 @@ def two_model_report(
     ]
     results = baselines(test, seed)
     if plot_dir is not None:
+        from llmswitch.training.plots import plot_quality_vs_cost, plot_quality_vs_strong_share
+
         plot_quality_vs_cost(plot_dir / "quality_vs_cost.png", results, curves)
         plot_quality_vs_strong_share(plot_dir / "quality_vs_strong_share.png", curves)
     return results_table(results) + "\n" + curves_table(curves)
-
-
-def matplotlib_pyplot() -> ModuleType:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    return pyplot
-
-
-def save_figure(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    matplotlib_pyplot().close(fig)
-    return path
-
-
-def plot_quality_vs_cost(
-    path: Path, results: Sequence[StrategyResult], curves: Sequence[ThresholdCurve] = ()
-) -> Path:
-    """Strategies as points and threshold curves as lines, quality against total cost; PNG."""
-    fig, ax = matplotlib_pyplot().subplots(figsize=(7, 5))
-    for curve in curves:
-        ax.plot(curve.total_cost, curve.quality, label=curve.name)
-    for result in results:
-        ax.scatter([result.total_cost], [result.quality], color="black", zorder=3)
-        ax.annotate(result.name, (result.total_cost, result.quality), fontsize=8)
-    ax.set_xlabel("total cost (US$)")
-    ax.set_ylabel("mean quality")
-    if curves:
-        ax.legend()
-    ax.grid(alpha=0.3)
-    return save_figure(fig, path)
-
-
-def plot_quality_vs_strong_share(path: Path, curves: Sequence[ThresholdCurve]) -> Path:
-    """Quality against the share of queries sent to the strong model; PNG."""
-    fig, ax = matplotlib_pyplot().subplots(figsize=(7, 5))
-    for curve in curves:
-        ax.plot(
-            100 * curve.strong_share, curve.quality, label=f"{curve.name} (APGR {apgr(curve):.3f})"
-        )
-    ax.set_xlabel("strong-model calls (%)")
-    ax.set_ylabel("mean quality")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    return save_figure(fig, path)

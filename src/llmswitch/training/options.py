@@ -29,9 +29,9 @@ def add_split_arguments(parser: argparse.ArgumentParser, evaluating: bool) -> No
     parser.add_argument("--eval-share", type=float, default=None,
                         help=f"Share of queries held out for evaluation (default {EVAL_FRACTION}){where}.")
     parser.add_argument("--split-seed", type=int, default=None, help=f"Reshuffles the split (default 0){where}.")
-    parser.add_argument("--folds", type=int, default=None,
-                        help="k-fold: train one artifact set per fold under OUT/fold-<i>; eval reads them all."
-                        if not evaluating else "Ignored: eval finds the fold folders the training wrote.")
+    if not evaluating:  # eval finds the fold-<i> folders the training wrote
+        parser.add_argument("--folds", type=int, default=None,
+                            help="k-fold: train one artifact set per fold under OUT/fold-<i>; eval reads them all.")
 
 
 def split_from(args: argparse.Namespace, base: SplitSpec | None = None) -> SplitSpec:

@@ -1,14 +1,70 @@
-"""Per-router plots of `llmswitch eval`: quality against cost and against latency (PNG)."""
+"""PNG plots of routing results: strategies and threshold curves, and `llmswitch eval`'s per-router plots."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from llmswitch.training.metrics import matplotlib_pyplot, save_figure
-from llmswitch.training.report import SplitFigures
+from llmswitch.training.metrics import StrategyResult, ThresholdCurve, apgr
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from llmswitch.training.report import SplitFigures
 
 
-def plot_quality_vs_cost(path: Path, fig: SplitFigures) -> Path:
+def matplotlib_pyplot() -> ModuleType:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    matplotlib_pyplot().close(fig)
+    return path
+
+
+def plot_quality_vs_cost(
+    path: Path, results: Sequence[StrategyResult], curves: Sequence[ThresholdCurve] = ()
+) -> Path:
+    """Strategies as points and threshold curves as lines, quality against total cost; PNG."""
+    fig, ax = matplotlib_pyplot().subplots(figsize=(7, 5))
+    for curve in curves:
+        ax.plot(curve.total_cost, curve.quality, label=curve.name)
+    for result in results:
+        ax.scatter([result.total_cost], [result.quality], color="black", zorder=3)
+        ax.annotate(result.name, (result.total_cost, result.quality), fontsize=8)
+    ax.set_xlabel("total cost (US$)")
+    ax.set_ylabel("mean quality")
+    if curves:
+        ax.legend()
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def plot_quality_vs_strong_share(path: Path, curves: Sequence[ThresholdCurve]) -> Path:
+    """Quality against the share of queries sent to the strong model; PNG."""
+    fig, ax = matplotlib_pyplot().subplots(figsize=(7, 5))
+    for curve in curves:
+        ax.plot(
+            100 * curve.strong_share, curve.quality, label=f"{curve.name} (APGR {apgr(curve):.3f})"
+        )
+    ax.set_xlabel("strong-model calls (%)")
+    ax.set_ylabel("mean quality")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+
+def plot_router_costs(path: Path, fig: SplitFigures) -> Path:
     """Each router's operating curve (line) and operating point (± spread); baselines as points."""
     figure, ax = matplotlib_pyplot().subplots(figsize=(8, 5.5))
     for name, curve in fig.curves.items():
@@ -28,7 +84,7 @@ def plot_quality_vs_cost(path: Path, fig: SplitFigures) -> Path:
     return save_figure(figure, path)
 
 
-def plot_quality_vs_latency(path: Path, fig: SplitFigures) -> Path:
+def plot_router_latency(path: Path, fig: SplitFigures) -> Path:
     """Each strategy's mean latency and quality, with their spread."""
     figure, ax = matplotlib_pyplot().subplots(figsize=(8, 5.5))
     for name, row in fig.rows.items():

@@ -89,11 +89,12 @@ def read_queries(path: Path) -> list[Query]:
                 if not isinstance(row, dict) or not isinstance(row.get("query"), str) or not row["query"]:
                     raise ValueError("needs a non-empty string `query`")
                 truth = row.get("ground_truth")
+                truth = "" if truth is None else json.dumps(truth) if isinstance(truth, list) else str(truth)
                 queries.append(Query(
                     query_id=str(row.get("query_id") or row.get("id") or f"{path.stem}/{len(queries)}"),
                     query=row["query"],
                     category=row.get("category") or "",
-                    ground_truth="" if truth is None else (json.dumps(truth) if isinstance(truth, list) else str(truth)),
+                    ground_truth=truth,
                     metric=canonical_metric(row.get("metric")),
                     choices=parse_choices(row.get("choices")),
                     tolerance=float(row.get("tolerance") or NUMERIC_TOLERANCE),

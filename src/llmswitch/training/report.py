@@ -164,8 +164,8 @@ def roles(train: PerformanceTable) -> tuple[str, str, str]:
 def render(fig: SplitFigures, heading: str, description: Sequence[str], spread_label: str,
            two_model: Sequence[ThresholdCurve] = (), intervals: Mapping[str, Stat] | None = None,
            not_scored: Mapping[str, str] | None = None) -> str:
-    parts = [f"### {heading}\n", *(f"- {line}" for line in description), f"- ± is the standard deviation {spread_label}.",
-             "", main_table(fig), shares_table(fig)]
+    parts = [f"### {heading}\n", *(f"- {line}" for line in description),
+             f"- ± is the standard deviation {spread_label}.", "", main_table(fig), shares_table(fig)]
     if table := cost_aware_table(fig):
         parts.append(table)
     if two_model:

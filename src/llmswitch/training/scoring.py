@@ -94,7 +94,9 @@ def expected_letter(ground_truth: str, choices: Sequence[str]) -> str:
     return truth.upper()
 
 
-def em_mc(response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE) -> float:
+def em_mc(
+    response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE
+) -> float:
     return float(answer_letter(response) == expected_letter(ground_truth, choices))
 
 
@@ -120,7 +122,9 @@ def final_answer(text: str) -> str:
     return text.rsplit("####", 1)[-1].strip() if "####" in text else text
 
 
-def gsm8k(response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE) -> float:
+def gsm8k(
+    response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE
+) -> float:
     numbers = _NUMBER.findall(final_answer(response))
     truth = final_answer(ground_truth)
     truth_numbers = _NUMBER.findall(truth)
@@ -150,7 +154,9 @@ def _math_norm(text: str) -> str:
     return text.rstrip(".").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
 
 
-def math(response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE) -> float:
+def math(
+    response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE
+) -> float:
     answer = _boxed(response)
     if answer is None:
         numbers = _NUMBER.findall(response)
@@ -161,7 +167,9 @@ def math(response: str, ground_truth: str, choices: Sequence[str] = (), toleranc
     return float(numbers_equal(to_number(a), to_number(b), tolerance))
 
 
-def f1(response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE) -> float:
+def f1(
+    response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE
+) -> float:
     predicted, truth = normalize(response).split(), normalize(ground_truth).split()
     common = sum((Counter(predicted) & Counter(truth)).values())
     if not predicted or not truth or common == 0:
@@ -177,12 +185,16 @@ def commongen_coverage(
     return sum(w in response.lower() for w in words) / len(words) if words else 0.0
 
 
-def cem(response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE) -> float:
+def cem(
+    response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE
+) -> float:
     truth = normalize(ground_truth)
     return float(bool(truth) and truth in normalize(response))
 
 
-def code_eval(response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE) -> float:
+def code_eval(
+    response: str, ground_truth: str, choices: Sequence[str] = (), tolerance: float = NUMERIC_TOLERANCE
+) -> float:
     from llmswitch.training.code_eval import run_tests
 
     return run_tests(response, ground_truth)

@@ -212,7 +212,9 @@ def settings_from(args: argparse.Namespace) -> TrainSettings:
     unknown = set(algorithms) - set(ALGORITHMS)
     if unknown:
         raise ValueError(f"unknown algorithms {sorted(unknown)}; expected some of {ALGORITHMS}")
-    cost = args.cost_weight if args.cost_weight is not None else max(0.0, 1.0 - args.quality_weight - args.latency_weight)
+    cost = args.cost_weight
+    if cost is None:
+        cost = max(0.0, 1.0 - args.quality_weight - args.latency_weight)
     return TrainSettings(
         knn_k=args.knn_k, kmeans_clusters=args.kmeans_clusters, svm_kernel=args.svm_kernel, svm_gamma=args.svm_gamma,
         mlp_hidden_dims=tuple(args.mlp_hidden_dims), mlp_dropout=args.mlp_dropout, mlp_epochs=args.mlp_epochs,
