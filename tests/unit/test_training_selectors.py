@@ -128,15 +128,17 @@ def test_the_better_model_being_the_cheaper_one(tmp_path):
     assert QosScorer.load(tmp_path / "utility" / "qos.npz").latency is None  # no 1/L term without latency
 
 
-def test_multi_factor_without_any_cost_fails_loudly(tmp_path):
+def test_multi_factor_without_any_cost_is_refused_loudly(tmp_path):
     rows = [json.loads(line) for line in (DATA / "cheap_better.jsonl").read_text().splitlines()]
     data = tmp_path / "nocost.jsonl"
     data.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "cost"}) + "\n" for r in rows))
     records = read_records(data)
-    train_selectors(records, tmp_path / "art", words, TrainSettings(algorithms=("multi_factor",)))
-    either = "('swift-mini'|'atlas-large')"
-    with pytest.raises(ValueError, match=rf"no price for \[{either}, {either}\]"):
-        evaluate_selectors(records, tmp_path / "art", words)
+    train_selectors(records, tmp_path / "art", words, TrainSettings(algorithms=("knn", "multi_factor")))
+    report = evaluate_selectors(records, tmp_path / "art", words)
+    assert "multi_factor" not in report.figures.rows and "knn (k=100)" in report.figures.rows
+    assert "| multi_factor | not scored: no price for [" in report.markdown()
+    assert "give models[].pricing" in report.markdown()
+    assert np.isnan(report.figures.rows["knn (k=100)"]["arena"])  # no cost, no RouterArena score
 
 
 def test_match_best_operating_point_keeps_the_best_quality_for_less(tmp_path):

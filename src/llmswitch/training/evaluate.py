@@ -60,6 +60,8 @@ class SplitResult:
     curves: list[ThresholdCurve] = field(default_factory=list)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     description: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+    """Selectors found but not scored, with the reason."""
 
 
 @dataclass
@@ -102,8 +104,9 @@ def evaluate_split(
     if not test.query_ids or not train.query_ids:
         raise ValueError(f"the split ({spec.describe()}) leaves no {'eval' if not test.query_ids else 'train'} queries")
     tokens = {r.query_id: r.prompt_tokens for r in records}
+    refused: dict[str, str] = {}
     scores = selector_scores(artifact_dir, test, featurize(list(test.queries)),
-                             np.array([tokens[q] for q in test.query_ids]), settings, pricing)
+                             np.array([tokens[q] for q in test.query_ids]), settings, pricing, refused)
     strategies: dict[str, np.ndarray] = {
         "oracle": one_hot(test, [test.models[i] for i in best_model_indices(test)]),
         "random (expected)": np.full(test.performance.shape, 1.0 / len(test.models)),
@@ -121,7 +124,7 @@ def evaluate_split(
                            f"router cost ${run.cost:.4f} (not included in the routing cost)")
     d = direction(train)
     figures = assess(test, strategies, scores, d)
-    result = SplitResult(figures, description=description)
+    result = SplitResult(figures, description=description, refused=refused)
     if len(test.models) == 2 and test.performance[:, 0].mean() != test.performance[:, 1].mean():
         strong = roles(train)[0]
         weak = next(m for m in test.models if m != strong)
@@ -163,7 +166,7 @@ def evaluate_selectors(
     figures = combine([s.figures for s in splits])
     spread = (f"over {len(splits)} folds" if len(splits) > 1
               else f"over {BOOTSTRAP_ROUNDS} bootstrap resamples of the eval queries")
-    not_scored = dict(NOT_OFFLINE) | ({} if llm else {"llm": NO_LLM})
+    not_scored = splits[0].refused | dict(NOT_OFFLINE) | ({} if llm else {"llm": NO_LLM})
     description = [*notes, *splits[0].description]
     if len(splits) > 1:
         description[len(notes)] = f"{len(splits)} folds; figures are the mean over folds ± their standard deviation"

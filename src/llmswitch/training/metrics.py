@@ -330,7 +330,7 @@ def results_table(results: Sequence[StrategyResult]) -> str:
 
 
 def curves_table(curves: Sequence[ThresholdCurve], targets: Sequence[float] = CPT_TARGETS) -> str:
-    """APGR, CPT at each target PGR, and AIQ of each two-model router."""
+    """APGR, CPT at each target PGR, and AIQ of each two-model router (n/a when nothing costs anything)."""
     return markdown_table(
         ["router", "APGR", *(f"CPT({100 * t:.0f}%)" for t in targets), "AIQ"],
         [
@@ -338,7 +338,7 @@ def curves_table(curves: Sequence[ThresholdCurve], targets: Sequence[float] = CP
                 c.name,
                 apgr(c),
                 *(f"{100 * cpt(c, t):.1f}%" for t in targets),
-                aiq(c.total_cost, c.quality),
+                aiq(c.total_cost, c.quality) if np.ptp(c.total_cost) > 0 else "n/a",
             ]
             for c in curves
         ],

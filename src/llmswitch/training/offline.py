@@ -63,9 +63,13 @@ def artifact_split(artifact_dir: Path) -> SplitSpec | None:
 
 def selector_scores(
     artifact_dir: Path, table: PerformanceTable, features: np.ndarray, prompt_tokens: np.ndarray,
-    settings: EvalSettings, pricing: Mapping[str, Price] | None = None,
+    settings: EvalSettings, pricing: Mapping[str, Price] | None = None, refused: dict[str, str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per selector found in `artifact_dir`: (queries, models) scores in the table's model order."""
+    """Per selector found in `artifact_dir`: (queries, models) scores in the table's model order.
+
+    A selector that cannot run on this data (multi_factor without any price) goes into `refused`
+    with the reason, or raises ValueError when `refused` is None.
+    """
     found: dict[str, np.ndarray] = {}
 
     def path(name: str) -> Path | None:
@@ -92,7 +96,12 @@ def selector_scores(
             qos = QosScorer.load(p)
             add(f"qos (criticality: {qos.meta.settings['criticality']})", qos)
         if p := path("multi_factor"):
-            found["multi_factor"] = _multi_factor(ProfileArtifact.load(p), table, prompt_tokens, settings, pricing)
+            try:
+                found["multi_factor"] = _multi_factor(ProfileArtifact.load(p), table, prompt_tokens, settings, pricing)
+            except ValueError as exc:
+                if refused is None:
+                    raise
+                refused["multi_factor"] = f"not scored: {exc} (eval's --config)"
         if p := path("threshold"):
             th = ThresholdScorer.load(p)
             win = th.strong_win(features)

@@ -70,7 +70,9 @@ def assess(table: PerformanceTable, strategies: Mapping[str, np.ndarray], scored
     for name, p in strategies.items():
         q = per_query(table, p)
         quality, cost = float(q["quality"].mean()), float(q["cost"].sum())
-        row = {"quality": quality, "cost_per_1k": 1000 * cost / n, "latency": float(q["latency"].mean()),
+        nan = float("nan")
+        row = {"quality": quality, "cost_per_1k": 1000 * cost / n if table.cost_known else nan,
+               "latency": float(q["latency"].mean()) if table.latency_known else nan,
                "best_chosen": float(q["best"].mean()),
                "qos": float(q["qos"].mean()) if table.latency_known else float("nan"),
                "arena": arena_score(quality, 1000 * cost / n) if table.cost_known else float("nan"),
@@ -81,6 +83,7 @@ def assess(table: PerformanceTable, strategies: Mapping[str, np.ndarray], scored
             row |= vars(cost_aware(table, curves[name]))
         rows[name] = row
         spread[name] = {k: float(q[v][resample].mean(1).std() * (1000 if k == "cost_per_1k" else 1))
+                        if not np.isnan(row[k]) else float("nan")
                         for k, v in (("quality", "quality"), ("cost_per_1k", "cost"), ("latency", "latency"),
                                      ("qos", "qos"))}
         shares[name] = {m: float(s) for m, s in zip(table.models, p.mean(0), strict=True)}
