@@ -14,7 +14,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True,
                         help="Benchmark JSONL (llmswitch's or vLLM Semantic Router's format).")
     parser.add_argument("--config", type=Path, default=None,
-                        help="llmswitch config whose models[].pricing prices records without `cost`.")
+                        help="llmswitch config: models[].pricing prices records without `cost` (and multi_factor); "
+                        "descriptions feed the llm selector in eval.")
     parser.add_argument("--clip-performance", action="store_true",
                         help="Clip scores outside [0, 1] instead of failing on them.")
     parser.add_argument("--cache-dir", type=Path, default=None, help="Embedding cache (default: the user cache).")
