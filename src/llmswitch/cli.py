@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_command(classifier, "llmswitch.training.classifier")
     selectors = train.add_parser("selectors", help="Train the selectors' artifacts from benchmark JSONL (seeded).")
     _add_command(selectors, "llmswitch.training.selectors")
+    shipped = train.add_parser("shipped", help="Rebuild the selector artifacts shipped in the package (byte for byte).")
+    _add_command(shipped, "llmswitch.training.shipped")
     _add_command(
         commands.add_parser("profile", help="Send a query set to the configured models; write benchmark JSONL."),
         "llmswitch.training.profile",

@@ -29,5 +29,7 @@ def test_demo_routes_every_prompt_to_the_model_that_answers():
     }
     for label, cells in expected.items():
         assert rows[label] == cells, (label, rows)
+    decision, routed, answered = rows["explanation (knn)"][2:]
+    assert decision == "learned_decision" and routed == answered and routed in ("large-model", "small-model")
     decision, routed, answered = rows["long context (~2.3k tokens)"][2:]
     assert decision == "long_context" and routed == answered  # weighted 3:1, either model

@@ -87,3 +87,29 @@ def test_unreachable_model_is_recorded_as_a_failure(tmp_path):
     assert profile_cli.run(args) == 1
     (row,) = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert row["performance"] == 0.0 and row["error"].startswith("Connect")
+
+
+def test_the_peers_query_file_profiles_as_written(tmp_path, stubs):
+    from pathlib import Path
+
+    small, large = stubs
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({
+        "version": "v1", "default_model": "small-model",
+        "models": [{"name": "small-model", "endpoint": f"127.0.0.1:{small}"},
+                   {"name": "large-model", "endpoint": f"127.0.0.1:{large}"}],
+    }))
+    queries = Path(__file__).parent.parent / "data" / "vsr" / "queries.jsonl"
+    out = tmp_path / "bench.jsonl"
+    parser = argparse.ArgumentParser()
+    profile_cli.add_arguments(parser)
+    assert profile_cli.run(parser.parse_args(["--config", str(config), "--queries", str(queries),
+                                              "--out", str(out)])) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 16 and not any("error" in r for r in rows)
+    # the stubs answer "Hello from <model>.", which no metric accepts; every metric ran
+    assert all(r["performance"] == 0.0 for r in rows)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"query": "x", "metric": "bleu"}\n')
+    assert profile_cli.run(parser.parse_args(["--config", str(config), "--queries", str(bad),
+                                              "--out", str(tmp_path / "x.jsonl")])) == 2

@@ -26,8 +26,6 @@ from llmswitch.training.metrics import (
     markdown_table,
     oracle,
     performance_table,
-    plot_quality_vs_cost,
-    plot_quality_vs_strong_share,
     quality_cost_hull,
     random_router,
     results_table,
@@ -36,6 +34,7 @@ from llmswitch.training.metrics import (
     threshold_curve,
     two_model_report,
 )
+from llmswitch.training.plots import plot_quality_vs_cost, plot_quality_vs_strong_share
 from llmswitch.training.split import split_of
 
 

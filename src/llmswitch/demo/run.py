@@ -35,6 +35,7 @@ DEMO_PROMPTS = (
     DemoPrompt("code keyword", "Write a Python function that reverses a linked list."),
     DemoPrompt("maths (domain)", "Solve for x: 3x + 7 = 22."),
     DemoPrompt("refund (similarity)", "Can I get my money back for last week's order?"),
+    DemoPrompt("explanation (knn)", "Explain why the sky is blue."),
     DemoPrompt("premium header", "Summarise the plot of Hamlet.", headers={"x-tier": "premium"}),
     DemoPrompt("long context (~2.3k tokens)", f"Summarise this document:\n{LONG_DOCUMENT}"),
     DemoPrompt("explicit model", "Hello there!", model="small-model"),

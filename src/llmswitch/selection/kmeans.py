@@ -1,8 +1,9 @@
 """`kmeans`: the query's nearest cluster sends it to that cluster's best model.
 
-Each cluster keeps every model's mean quality and efficiency (1 - mean cost / the cluster's
-highest mean cost) on its training queries; the score is
-(1 - efficiency_weight) * quality + efficiency_weight * efficiency.
+Each cluster keeps every model's mean quality, efficiency (1 - mean cost / the cluster's
+highest mean cost) and speed (1 / (1 + mean latency / the cluster's highest)) on its training
+queries; the score weighs them with the utility weights the artifact was trained with, or, when
+the config sets `efficiency_weight`, as (1 - efficiency_weight) * quality + efficiency_weight * efficiency.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ class KmeansScorer:
     """(clusters, models)"""
     efficiency: np.ndarray
     """(clusters, models) in [0, 1]"""
-    efficiency_weight: float = 0.1
+    speed: np.ndarray
+    """(clusters, models) in [0.5, 1]"""
+    efficiency_weight: float | None = None
+    """None: the trained utility weights."""
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -40,20 +44,28 @@ class KmeansScorer:
         distances = (self.centers**2).sum(axis=1)[None, :] - 2.0 * x @ self.centers.T
         return np.argmin(distances, axis=1)
 
+    def weights(self) -> tuple[float, float, float]:
+        """(quality, cost, latency) weights of the score."""
+        if self.efficiency_weight is not None:
+            return 1.0 - self.efficiency_weight, self.efficiency_weight, 0.0
+        w = self.meta.settings.get("weights") or {"quality": 0.9, "cost": 0.1, "latency": 0.0}
+        return float(w["quality"]), float(w["cost"]), float(w["latency"])
+
     def scores(self, features: np.ndarray) -> np.ndarray:
         c = self.clusters(features)
-        w = self.efficiency_weight
-        return (1.0 - w) * self.quality[c] + w * self.efficiency[c]
+        wq, wc, wl = self.weights()
+        return wq * self.quality[c] + wc * self.efficiency[c] + wl * self.speed[c]
 
     def save(self, path: Path) -> Path:
         return save_npz(path, self.meta, {"centers": self.centers, "quality": self.quality,
-                                          "efficiency": self.efficiency})
+                                          "efficiency": self.efficiency, "speed": self.speed})
 
     @classmethod
-    def load(cls, path: Path, efficiency_weight: float = 0.1) -> KmeansScorer:
+    def load(cls, path: Path, efficiency_weight: float | None = None) -> KmeansScorer:
         meta, a = load_npz(path, ALGORITHM)
         try:
-            return cls(meta, a["centers"].astype(np.float32), a["quality"], a["efficiency"], efficiency_weight)
+            return cls(meta, a["centers"].astype(np.float32), a["quality"], a["efficiency"], a["speed"],
+                       efficiency_weight)
         except KeyError as exc:
             raise ArtifactError(f"{path} lacks array {exc}") from None
 
@@ -64,7 +76,8 @@ class KmeansSelector(ScoredSelector):
     def __init__(self, context: SelectorContext) -> None:
         params = context.decision.algorithm
         assert isinstance(params, KmeansAlgorithm)
-        weight = params.kmeans.efficiency_weight
+        explicit = "efficiency_weight" in params.kmeans.model_fields_set
+        weight = params.kmeans.efficiency_weight if explicit else None
         scorer = load_checked(context, "kmeans", params.kmeans.artifact, lambda path: KmeansScorer.load(path, weight))
         wanted = params.kmeans.num_clusters
         if wanted is not None and wanted != len(scorer.centers):

@@ -1,11 +1,13 @@
 """`multi_factor`: weighted quality, cost and latency per model, no prompt features needed.
 
-Quality, mean latency and mean completion tokens come from a profile artifact (trained from
-benchmark records); cost is the model's `pricing` applied to the prompt's estimated tokens plus
-the profiled completion tokens. Score = w_q·quality − w_c·cost/max cost − w_l·latency/max latency
-over the candidates. Models whose `context_window` is smaller than the prompt, whose mean price
-exceeds `max_cost_per_1m` or whose latency exceeds `max_latency_ms` are dropped; if the caps drop
-every model that fits, the caps are ignored (and the reason says so).
+Quality, mean latency, mean completion tokens and mean cost per request come from a profile
+artifact (trained from benchmark records); cost is the model's `pricing` applied to the prompt's
+estimated tokens plus the profiled completion tokens, or, for a model without `pricing`, the
+profiled mean cost per request; a cost weight with a model that has neither is a config error.
+Score = w_q·quality − w_c·cost/max cost − w_l·latency/max latency over the candidates. Models
+whose `context_window` is smaller than the prompt, whose mean price exceeds `max_cost_per_1m` or
+whose latency exceeds `max_latency_ms` are dropped; if the caps drop every model that fits, the
+caps are ignored (and the reason says so).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class ModelProfile:
     quality: float
     latency_s: float
     completion_tokens: float
+    cost_usd: float | None = None
+    """Mean cost per request in the profiling data; None when the data had no cost."""
 
 
 @dataclass
@@ -78,12 +82,17 @@ class MultiFactorScorer:
                 return True
         return self.max_latency_ms is not None and self.profiles[model].latency_s * 1000 > self.max_latency_ms
 
+    def __post_init__(self) -> None:
+        unpriced = [m for m in self.models if self.pricing.get(m) is None and self.profiles[m].cost_usd is None]
+        if self.weights.cost > 0 and unpriced:
+            raise ValueError(f"no price for {unpriced}: give models[].pricing, or profile records that carry cost")
+
     def cost(self, model: str, prompt_tokens: int) -> float:
         price = self.pricing.get(model)
+        profile = self.profiles[model]
         if price is None:
-            return 0.0
-        completion = self.profiles[model].completion_tokens
-        return (prompt_tokens * price.input_per_1m + completion * price.output_per_1m) / 1e6
+            return profile.cost_usd or 0.0
+        return (prompt_tokens * price.input_per_1m + profile.completion_tokens * price.output_per_1m) / 1e6
 
     def scores(self, prompt_tokens: int) -> tuple[np.ndarray, bool]:
         """Scores and whether the caps had to be ignored because they left no model."""
@@ -118,15 +127,18 @@ class MultiFactorSelector:
         check_models(context, artifact.meta, "multi_factor.artifact")
         models = tuple(ref.model for ref in context.decision.model_refs)
         configs = {m.name: m for m in context.config.models}
-        self.scorer = MultiFactorScorer(
-            models,
-            artifact.profiles,
-            {m: configs[m].pricing for m in models},
-            {m: configs[m].context_window for m in models},
-            p.weights,
-            p.max_cost_per_1m,
-            p.max_latency_ms,
-        )
+        try:
+            self.scorer = MultiFactorScorer(
+                models,
+                artifact.profiles,
+                {m: configs[m].pricing for m in models},
+                {m: configs[m].context_window for m in models},
+                p.weights,
+                p.max_cost_per_1m,
+                p.max_latency_ms,
+            )
+        except ValueError as exc:
+            raise config_error(context, "multi_factor.weights.cost", str(exc)) from None
         self.models = models
 
     def model_scores(self, request: RouteRequest) -> dict[str, float]:

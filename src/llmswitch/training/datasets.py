@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmswitch.training.benchmark import BenchmarkRecord, read_records, write_records
+from llmswitch.training.benchmark import BenchmarkRecord, estimate_tokens, read_records, write_records
 from llmswitch.training.latency import LatencySampler, load_llmperf
 from llmswitch.training.pricing import STRONG_MODEL, WEAK_MODEL, request_cost
 from llmswitch.training.split import Split, split_of
@@ -29,7 +28,6 @@ MODELS = (STRONG_MODEL, WEAK_MODEL)
 LATENCY_SIZE = {STRONG_MODEL: "70b", WEAK_MODEL: "13b"}
 # MMLU prompts end in "Answer:" and are graded on the answer letter.
 MMLU_COMPLETION_TOKENS = 1
-CHARS_PER_TOKEN = 4
 
 
 def shared_data_dir() -> Path:
@@ -41,11 +39,6 @@ def shared_data_dir() -> Path:
             if (folder / "pyproject.toml").is_file():
                 return folder.parent / "shared" / "data"
     return Path.cwd().parent / "shared" / "data"
-
-
-def estimate_tokens(text: str) -> int:
-    """Token count estimate: one token per four characters, at least one."""
-    return max(1, math.ceil(len(text) / CHARS_PER_TOKEN))
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,14 @@ two-model routers are judged by sweeping a threshold over a per-query score.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from llmswitch.training.benchmark import BenchmarkRecord
-from llmswitch.training.split import Split, split_of
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from llmswitch.training.split import DEFAULT_SPLIT, Split, SplitSpec
 
 FloatArray = NDArray[np.float64]
 CPT_TARGETS = (0.2, 0.5, 0.8)
@@ -37,22 +32,34 @@ class PerformanceTable:
     performance: FloatArray
     cost: FloatArray
     latency: FloatArray
+    cost_known: bool = True
+    """False when some record has no cost: `cost` is then all zeros."""
+    latency_known: bool = True
+    """False when some record has no response_time: `latency` is then all zeros."""
 
     def model_index(self, model: str) -> int:
         return self.models.index(model)
 
+    def subset(self, rows: ArrayLike) -> PerformanceTable:
+        """The table restricted to (or resampled by) row indices."""
+        idx = np.asarray(rows, dtype=np.intp)
+        pick = lambda values: tuple(values[i] for i in idx) if values else ()  # noqa: E731
+        return replace(self, query_ids=pick(self.query_ids), queries=pick(self.queries),
+                       categories=pick(self.categories), performance=self.performance[idx],
+                       cost=self.cost[idx], latency=self.latency[idx])
+
 
 def performance_table(
-    records: Sequence[BenchmarkRecord], split: Split | None = None
+    records: Sequence[BenchmarkRecord], split: Split | None = None, spec: SplitSpec = DEFAULT_SPLIT
 ) -> PerformanceTable:
-    """Pivot records into a table, keeping only queries in ``split`` (all if None).
+    """Pivot records into a table, keeping only queries in ``split`` of ``spec`` (all if None).
 
     Queries keep their first-seen order; every query must have a record for every model.
     """
     models = tuple(dict.fromkeys(r.model_name for r in records))
     rows: dict[str, dict[str, BenchmarkRecord]] = {}
     for record in records:
-        if split is None or split_of(record.query) == split:
+        if split is None or spec.split_of(record) == split:
             rows.setdefault(record.query_id, {})[record.model_name] = record
     for query_id, by_model in rows.items():
         if len(by_model) != len(models):
@@ -60,10 +67,12 @@ def performance_table(
     ordered = [[by_model[m] for m in models] for by_model in rows.values()]
 
     def column(field: str) -> FloatArray:
-        return np.array([[getattr(r, field) for r in row] for row in ordered], dtype=float).reshape(
-            len(ordered), len(models)
-        )
+        values = [[getattr(r, field) for r in row] for row in ordered]
+        if any(v is None for row in values for v in row):
+            return np.zeros((len(ordered), len(models)))
+        return np.array(values, dtype=float).reshape(len(ordered), len(models))
 
+    every = [r for row in ordered for r in row]
     return PerformanceTable(
         query_ids=tuple(rows),
         queries=tuple(row[0].query for row in ordered),
@@ -72,6 +81,8 @@ def performance_table(
         performance=column("performance"),
         cost=column("cost"),
         latency=column("response_time"),
+        cost_known=all(r.cost is not None for r in every),
+        latency_known=all(r.response_time is not None for r in every),
     )
 
 
@@ -176,9 +187,14 @@ class ThresholdCurve:
 
 
 def threshold_curve(
-    table: PerformanceTable, scores: ArrayLike, strong: str, weak: str, name: str = "router"
+    table: PerformanceTable, scores: ArrayLike, strong: str, weak: str, name: str = "router",
+    require_gap: bool = True,
 ) -> ThresholdCurve:
-    """Sweep a threshold over ``scores`` (higher = more likely to need the strong model)."""
+    """Sweep a threshold over ``scores`` (higher = more likely to need the strong model).
+
+    PGR needs a quality gap between the models; without one it raises, or with
+    ``require_gap=False`` leaves PGR as NaN (quality and cost are still traced).
+    """
     s, w = table.model_index(strong), table.model_index(weak)
     score = np.asarray(scores, dtype=float)
     n = len(score)
@@ -186,7 +202,7 @@ def threshold_curve(
         raise ValueError("need one score per query")
     perf, cost = table.performance, table.cost
     gap = perf[:, s].mean() - perf[:, w].mean()
-    if gap == 0:
+    if gap == 0 and require_gap:
         raise ValueError("strong and weak models have the same mean performance; PGR is undefined")
     order = np.argsort(-score, kind="stable")
     gain = np.concatenate([[0.0], np.cumsum(perf[order, s] - perf[order, w])])
@@ -199,7 +215,7 @@ def threshold_curve(
         strong_share=cut / n,
         quality=quality,
         total_cost=cost[:, w].sum() + extra[cut],
-        pgr=(quality - perf[:, w].mean()) / gap,
+        pgr=(quality - perf[:, w].mean()) / gap if gap else np.full(len(quality), np.nan),
     )
 
 
@@ -314,7 +330,7 @@ def results_table(results: Sequence[StrategyResult]) -> str:
 
 
 def curves_table(curves: Sequence[ThresholdCurve], targets: Sequence[float] = CPT_TARGETS) -> str:
-    """APGR, CPT at each target PGR, and AIQ of each two-model router."""
+    """APGR, CPT at each target PGR, and AIQ of each two-model router (n/a when nothing costs anything)."""
     return markdown_table(
         ["router", "APGR", *(f"CPT({100 * t:.0f}%)" for t in targets), "AIQ"],
         [
@@ -322,7 +338,7 @@ def curves_table(curves: Sequence[ThresholdCurve], targets: Sequence[float] = CP
                 c.name,
                 apgr(c),
                 *(f"{100 * cpt(c, t):.1f}%" for t in targets),
-                aiq(c.total_cost, c.quality),
+                aiq(c.total_cost, c.quality) if np.ptp(c.total_cost) > 0 else "n/a",
             ]
             for c in curves
         ],
@@ -360,54 +376,8 @@ def two_model_report(
     ]
     results = baselines(test, seed)
     if plot_dir is not None:
+        from llmswitch.training.plots import plot_quality_vs_cost, plot_quality_vs_strong_share
+
         plot_quality_vs_cost(plot_dir / "quality_vs_cost.png", results, curves)
         plot_quality_vs_strong_share(plot_dir / "quality_vs_strong_share.png", curves)
     return results_table(results) + "\n" + curves_table(curves)
-
-
-def _pyplot() -> ModuleType:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    return pyplot
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
-    return path
-
-
-def plot_quality_vs_cost(
-    path: Path, results: Sequence[StrategyResult], curves: Sequence[ThresholdCurve] = ()
-) -> Path:
-    """Strategies as points and threshold curves as lines, quality against total cost; PNG."""
-    fig, ax = _pyplot().subplots(figsize=(7, 5))
-    for curve in curves:
-        ax.plot(curve.total_cost, curve.quality, label=curve.name)
-    for result in results:
-        ax.scatter([result.total_cost], [result.quality], color="black", zorder=3)
-        ax.annotate(result.name, (result.total_cost, result.quality), fontsize=8)
-    ax.set_xlabel("total cost (US$)")
-    ax.set_ylabel("mean quality")
-    if curves:
-        ax.legend()
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
-
-
-def plot_quality_vs_strong_share(path: Path, curves: Sequence[ThresholdCurve]) -> Path:
-    """Quality against the share of queries sent to the strong model; PNG."""
-    fig, ax = _pyplot().subplots(figsize=(7, 5))
-    for curve in curves:
-        ax.plot(
-            100 * curve.strong_share, curve.quality, label=f"{curve.name} (APGR {apgr(curve):.3f})"
-        )
-    ax.set_xlabel("strong-model calls (%)")
-    ax.set_ylabel("mean quality")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    return _save(fig, path)

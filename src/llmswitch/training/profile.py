@@ -2,8 +2,11 @@
 
     llmswitch profile --config config.yaml --queries queries.jsonl --out benchmark.jsonl
 
-Input JSONL rows: `query`, `category`, `ground_truth`, `metric` (em_mc, gsm8k, math, f1, cem;
-default cem), `choices` (for em_mc), optional `query_id`. Every (query, model) pair is one chat
+Input JSONL rows (vLLM Semantic Router's query format works as written): `query`, `category`,
+`ground_truth`, `metric` (em_mc, gsm8k, math, f1, code_eval, commongen_coverage, cem; the peer's
+spellings GSM8K, MATH, f1_score too; default cem), `choices` (for em_mc: a list, or a string
+"A) x B) y", one option per line, or comma-separated), optional `tolerance` (relative, for numeric
+answers) and `query_id`. Every (query, model) pair is one chat
 completion, sent concurrently with a bound (`--concurrency`). Each record carries the answer, its
 score, latency, token counts (from `usage`, else estimated) and cost (`models[].pricing`).
 
@@ -19,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,9 +35,8 @@ from llmswitch.budget import request_cost
 from llmswitch.config import load_config
 from llmswitch.config.schema import ModelConfig
 from llmswitch.training import module_main
-from llmswitch.training.benchmark import BenchmarkRecord
-from llmswitch.training.datasets import estimate_tokens
-from llmswitch.training.scoring import score
+from llmswitch.training.benchmark import BenchmarkRecord, estimate_tokens
+from llmswitch.training.scoring import NUMERIC_TOLERANCE, canonical_metric, parse_choices, score
 
 QUALITY_RUBRIC = (
     "You grade an AI assistant's answer. Score 0-100: 90-100 correct, complete and clear; 70-89 correct with "
@@ -54,8 +57,9 @@ class Query:
     query: str
     category: str
     ground_truth: str
-    metric: str | None
+    metric: str
     choices: tuple[str, ...]
+    tolerance: float = NUMERIC_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -74,18 +78,29 @@ class Judge:
 
 
 def read_queries(path: Path) -> list[Query]:
+    """The query set; a bad row raises ValueError naming the file and line."""
     queries = []
     with path.open(encoding="utf-8") as lines:
-        for index, line in enumerate(filter(str.strip, lines)):
-            row = json.loads(line)
-            queries.append(Query(
-                query_id=str(row.get("query_id") or row.get("id") or f"{path.stem}/{index}"),
-                query=row["query"],
-                category=row.get("category") or "",
-                ground_truth=str(row.get("ground_truth") or ""),
-                metric=row.get("metric"),
-                choices=tuple(row.get("choices") or ()),
-            ))
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict) or not isinstance(row.get("query"), str) or not row["query"]:
+                    raise ValueError("needs a non-empty string `query`")
+                truth = row.get("ground_truth")
+                truth = "" if truth is None else json.dumps(truth) if isinstance(truth, list) else str(truth)
+                queries.append(Query(
+                    query_id=str(row.get("query_id") or row.get("id") or f"{path.stem}/{len(queries)}"),
+                    query=row["query"],
+                    category=row.get("category") or "",
+                    ground_truth=truth,
+                    metric=canonical_metric(row.get("metric")),
+                    choices=parse_choices(row.get("choices")),
+                    tolerance=float(row.get("tolerance") or NUMERIC_TOLERANCE),
+                ))
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                raise ValueError(f"{path}:{number}: {exc}") from None
     return queries
 
 
@@ -160,7 +175,8 @@ async def profile_one(
     elapsed = time.perf_counter() - started
     prompt_tokens = int(usage.get("prompt_tokens") or estimate_tokens(text))
     completion_tokens = int(usage.get("completion_tokens") or (estimate_tokens(answer) if answer else 0))
-    metric_score = 0.0 if error else score(query.metric, answer, query.ground_truth, query.choices)
+    metric_score = 0.0 if error else await asyncio.to_thread(
+        score, query.metric, answer, query.ground_truth, query.choices, query.tolerance)
     record = BenchmarkRecord(
         query=query.query, category=query.category, model_name=model.name, response=answer,
         ground_truth=query.ground_truth, performance=metric_score, response_time=elapsed,
@@ -241,7 +257,11 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise SystemExit(f"unknown models {sorted(unknown)} (not in {args.config})")
     models = [config.model(name) for name in wanted]
-    queries = read_queries(args.queries)[: args.limit]
+    try:
+        queries = read_queries(args.queries)[: args.limit]
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     judge = None
     if args.judge_url:
         endpoint = Endpoint(args.judge_url, args.judge_model or "judge", _bearer(args.judge_api_key_env))
