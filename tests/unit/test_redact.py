@@ -31,12 +31,21 @@ def test_chat_user_tool_result_and_arguments_are_redacted_and_stay_valid_json():
                     {
                         "id": "call_1",
                         "type": "function",
-                        "function": {"name": "refund", "arguments": json.dumps({"card": CARD, "note": f"call {PHONE}"})},
+                        "function": {
+                            "name": "refund",
+                            "arguments": json.dumps({"card": CARD, "note": f"call {PHONE}"}),
+                        },
                     }
                 ],
             },
             {"role": "tool", "tool_call_id": "call_1", "content": f'{{"status": "ok", "iban": "{IBAN}"}}'},
-            {"role": "user", "content": [{"type": "text", "text": f"also {EMAIL}"}, {"type": "image_url", "image_url": {"url": "x"}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": f"also {EMAIL}"},
+                    {"type": "image_url", "image_url": {"url": "x"}},
+                ],
+            },
         ],
     }
     original = copy.deepcopy(body)
@@ -80,7 +89,11 @@ def test_anthropic_messages_blocks():
             {
                 "role": "user",
                 "content": [
-                    {"type": "tool_result", "tool_use_id": "tu_1", "content": [{"type": "text", "text": f"IBAN {IBAN}"}]},
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "tu_1",
+                        "content": [{"type": "text", "text": f"IBAN {IBAN}"}],
+                    },
                     {"type": "tool_result", "tool_use_id": "tu_2", "content": f"phone {PHONE}"},
                     {"type": "text", "text": f"and {EMAIL}"},
                 ],

@@ -17,9 +17,24 @@ def safety_config() -> dict:
         {"name": "tool_secrets", "types": ["secret", "email"], "scope": ["tool"]},
     ]
     data["decisions"] += [
-        {"name": "blocked", "priority": 300, "rules": {"type": "jailbreak", "name": "attack"}, "modelRefs": [{"model": "small-model"}]},
-        {"name": "card_data", "priority": 200, "rules": {"type": "pii", "name": "cards"}, "modelRefs": [{"model": "large-model"}]},
-        {"name": "leaky_tools", "priority": 150, "rules": {"type": "pii", "name": "tool_secrets"}, "modelRefs": [{"model": "large-model"}]},
+        {
+            "name": "blocked",
+            "priority": 300,
+            "rules": {"type": "jailbreak", "name": "attack"},
+            "modelRefs": [{"model": "small-model"}],
+        },
+        {
+            "name": "card_data",
+            "priority": 200,
+            "rules": {"type": "pii", "name": "cards"},
+            "modelRefs": [{"model": "large-model"}],
+        },
+        {
+            "name": "leaky_tools",
+            "priority": 150,
+            "rules": {"type": "pii", "name": "tool_secrets"},
+            "modelRefs": [{"model": "large-model"}],
+        },
     ]
     return data
 
@@ -32,7 +47,11 @@ def state() -> RouterState:
 def tool_body(tool_output: str, user: str = "what did the tool say?") -> bytes:
     messages = [
         {"role": "user", "content": user},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "fetch", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "fetch", "arguments": "{}"}}],
+        },
         {"role": "tool", "tool_call_id": "c1", "content": tool_output},
     ]
     return orjson.dumps({"model": "auto", "messages": messages})

@@ -16,8 +16,8 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from llmswitch.config.algorithms import Algorithm, StaticAlgorithm
 from llmswitch.config.base import StrictModel
-from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 from llmswitch.safety.pii import PII_TYPES
+from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
 CONFIG_VERSION = "v1"
 MIB = 1024 * 1024

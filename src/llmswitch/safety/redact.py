@@ -122,7 +122,9 @@ def _chat_message(r: _Redactor, message: Any) -> Any:
         if r.wants("assistant"):
             fns["content"] = r.content
         if r.wants("tool"):
-            fns["tool_calls"] = lambda calls: _map_list(calls, lambda c: _chat_tool_call(r, c)) if isinstance(calls, list) else calls
+            fns["tool_calls"] = lambda calls: (
+                _map_list(calls, lambda c: _chat_tool_call(r, c)) if isinstance(calls, list) else calls
+            )
             fns["function_call"] = lambda call: _arguments(r, call)
     return _map_dict(message, fns)
 
@@ -138,7 +140,9 @@ def _chat_tool_call(r: _Redactor, call: Any) -> Any:
 
 
 def _chat(r: _Redactor, data: dict) -> dict:
-    return _map_dict(data, {"messages": lambda ms: _map_list(ms, lambda m: _chat_message(r, m)) if isinstance(ms, list) else ms})
+    return _map_dict(
+        data, {"messages": lambda ms: _map_list(ms, lambda m: _chat_message(r, m)) if isinstance(ms, list) else ms}
+    )
 
 
 # Anthropic Messages
@@ -168,7 +172,11 @@ def _anthropic_message(r: _Redactor, message: Any) -> Any:
     role = message.get("role")
     content = message.get("content")
     if isinstance(content, str):
-        return _map_dict(message, {"content": r.text}) if role == "user" and r.wants("user") or role == "assistant" and r.wants("assistant") else message
+        return (
+            _map_dict(message, {"content": r.text})
+            if role == "user" and r.wants("user") or role == "assistant" and r.wants("assistant")
+            else message
+        )
     if isinstance(content, list):
         return _map_dict(message, {"content": lambda blocks: _map_list(blocks, lambda b: _anthropic_block(r, b, role))})
     return message
