@@ -61,11 +61,13 @@ def _always(score: float) -> Validator:
 
 _CONTEXT_WINDOW = 40
 _PHONE_CONTEXT = re.compile(
-    r"phone|tel\b|tel\.|telephone|mobile|cell|call|fax|whats\s?app|sms|text me|contact|number|reach|"
-    r"téléphone|telefon|teléfono|telefono|móvil|cellulare|handy|nummer|numéro|numero|celular",
+    r"\b(?:(?:tele)?phone|tel|mobile|cell|call|fax|whats\s?app|sms|text me|contact|number|reach|téléphone|"
+    r"telefon\w*|teléfono|móvil|cellulare|handy|nummer|numéro|numero|celular)\b",
     re.IGNORECASE,
 )
-_ID_CONTEXT = re.compile(r"ssn|social security|national|insurance|id\b|tax|fiscal|bsn|aadhaar|sin\b", re.IGNORECASE)
+_ID_CONTEXT = re.compile(
+    r"\b(?:ssn|id|sin|bsn|nino|cpf|pesel|dni|nie|social security|national|insurance|tax|fiscal|aadhaar)\b", re.IGNORECASE
+)
 
 
 def _has_context(pattern: re.Pattern[str], match: re.Match[str], text: str) -> bool:
@@ -155,7 +157,6 @@ def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
-_SEP = r"[ .\-/]"
 DETECTORS: tuple[Detector, ...] = (
     Detector("email", "email", _c(r"(?<![\w.%+-])[\w.%+-]{1,64}+@(?:[A-Za-z0-9-]{1,63}+\.){1,8}+[A-Za-z]{2,24}+\b"),
              _always(1.0), hints=("@",)),
