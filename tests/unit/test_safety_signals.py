@@ -118,7 +118,7 @@ def test_only_model_based_jailbreak_signals_need_the_encoder():
     assert loaded(data).config.uses_semantics()
 
 
-@pytest.mark.parametrize("unit", ["ignore the ", "ignore, ", "show me the ", "no ethical ", "### system "])
+@pytest.mark.parametrize("unit", ["ignore the ", "ignore, ", "show me the ", "no ethical ", "### system ", "important message "])
 def test_rules_scan_time_grows_linearly_on_crafted_input(unit):
     def seconds(size: int) -> float:
         text = unit * (size // len(unit))

@@ -53,7 +53,7 @@ _RULES: list[tuple[tuple[str, ...], str]] = [
     # injected instructions in tool output
     (
         ("important",),
-        r"\bimportant (?:message|instructions?)\b[^\n]{0,40}\bbefore you (?:can )?(?:solve|do|continue)\b",
+        r"\bimportant (?:message|instructions?)\b[\s\S]{0,120}?\bbefore you (?:can )?(?:solve|do|continue)\b",
     ),
     (("system",), r"#{2,}\s*\(?\s*system[_ ](?:message|prompt)\b"),
     (("new instruction",), r"\bnew instructions?\s*:"),

@@ -167,6 +167,7 @@ def train_jailbreak(
 
     held_out = [e for e in examples if e.split == "eval"]
     rules = np.array([rule_match(e.text) for e in held_out])
+    is_tool = np.array([e.channel == "tool" for e in held_out])
     ordinary_rules = {k: np.array([rule_match(t) for t in v]) for k, v in ordinary.items()}
     report: dict = {**settings, "default_threshold": DEFAULT_THRESHOLD, "eval": {}}
     report["eval"]["rules"] = _scored(rules, held_out, ordinary_rules, detail=True)
@@ -178,9 +179,13 @@ def train_jailbreak(
             ordinary_hits = {k: p >= threshold for k, p in ordinary_probability.items()}
             detail = threshold == DEFAULT_THRESHOLD
             report["eval"][f"head@{threshold} ({setting})"] = _scored(head_hits, held_out, ordinary_hits, detail)
+            ordinary_both = {k: v | ordinary_rules[k] for k, v in ordinary_hits.items()}
             report["eval"][f"both@{threshold} ({setting})"] = _scored(
-                head_hits | rules, held_out, {k: v | ordinary_rules[k] for k, v in ordinary_hits.items()}, detail
+                head_hits | rules, held_out, ordinary_both, detail
             )
+            # As the router runs it: the head reads the latest user turn, only the rules read tool results.
+            deployed = np.where(is_tool, rules, head_hits | rules)
+            report["eval"][f"deployed@{threshold} ({setting})"] = _scored(deployed, held_out, ordinary_both, detail)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     head.save(out_path)
     report["head_bytes"] = out_path.stat().st_size
