@@ -12,6 +12,11 @@ a canned chat completion with direct_response, so the upstream costs almost noth
              with two threads (`semantics: {quantized: true, max_tokens: 48, intra_op_threads: 2}`)
   llmswitch_2w  llmswitch with `router: {workers: 2}`: two router processes, one GIL each
              (the no-op stays one process: compare it with llmswitch, not with this)
+  pii        the rule-only config plus a `pii` signal (every entity type, user and tool text) that a
+             top-priority decision tests on every request
+  jailbreak_rules  the rule-only config plus a `jailbreak` signal with `method: rules`
+  jailbreak  the same with `method: both`: the rules, then the trained head, so every request is embedded
+  jailbreak_fast  `jailbreak` on the int8 encoder reading 48 tokens, two threads
 
 Load comes from wrk (Debian package `wrk`) with a ~1 KB chat completions POST (about 200 MiniLM
 tokens): requests/s at concurrency 16 (--concurrency), and p50/p99 at concurrency 1.
@@ -48,7 +53,18 @@ CONFIGS = {"rules": ROOT / "bench" / "rules.yaml", "semantic": ROOT / "bench" / 
 # semantic_fast: the semantic config on the int8 encoder reading 48 tokens of each prompt, two threads.
 FAST_SEMANTICS = {"quantized": True, "max_tokens": FAST_WINDOW, "intra_op_threads": 2}
 UPSTREAM_PORT, UPSTREAM_ADMIN = 29001, 29901
-SCENARIOS = ("envoy", "noop", "llmswitch", "semantic", "semantic_fast", "llmswitch_2w")
+SCENARIOS = (
+    "envoy", "noop", "llmswitch", "semantic", "semantic_fast", "llmswitch_2w", "pii", "jailbreak_rules", "jailbreak",
+    "jailbreak_fast",
+)  # fmt: skip
+# Safety scenarios: the rule-only config plus one signal that a top-priority decision tests on every request.
+SAFETY_SIGNALS = {
+    "pii": ("pii", {"name": "pii"}),
+    "jailbreak_rules": ("jailbreak", {"name": "jailbreak", "method": "rules"}),
+    "jailbreak": ("jailbreak", {"name": "jailbreak", "method": "both"}),
+    "jailbreak_fast": ("jailbreak", {"name": "jailbreak", "method": "both"}),
+}
+ROUTER_SCENARIOS = ("llmswitch", "semantic", "semantic_fast", "llmswitch_2w", *SAFETY_SIGNALS)
 
 COMPLETION = orjson.dumps(
     {
@@ -178,12 +194,17 @@ def measure(
     scenario: str, processes: Processes, script: Path, duration: int, concurrency: int, accounting: bool
 ) -> tuple[Result, Result]:
     config_path = CONFIGS["semantic" if scenario.startswith("semantic") else "rules"]
-    if accounting or scenario in ("semantic_fast", "llmswitch_2w"):
+    if accounting or scenario in ("semantic_fast", "llmswitch_2w", *SAFETY_SIGNALS):
         data = yaml.safe_load(config_path.read_text())
         if accounting:
             data["accounting"] = {"enabled": True}
-        if scenario == "semantic_fast":
+        if scenario in ("semantic_fast", "jailbreak_fast"):
             data["semantics"] = {**data.get("semantics", {}), **FAST_SEMANTICS}
+        if scenario in SAFETY_SIGNALS:
+            signal_type, spec = SAFETY_SIGNALS[scenario]
+            data["signals"][signal_type] = [spec]
+            rules = {"type": signal_type, "name": spec["name"]}
+            data["decisions"].insert(0, {"name": "safety", "priority": 1000, "rules": rules, "modelRefs": [{"model": "small-model"}]})
         if scenario == "llmswitch_2w":
             data["router"] = {**data["router"], "workers": 2}
         config_path = processes.workdir / f"{scenario}{'-accounting' if accounting else ''}.yaml"
@@ -194,7 +215,7 @@ def measure(
     if scenario == "noop":
         helpers.append(processes.start("noop", [sys.executable, str(ROOT / "bench" / "noop_extproc.py"), "--port", str(config.router.port)]))
         wait_for(lambda: port_open("127.0.0.1", config.router.port), "noop ext_proc", process=helpers[-1])
-    elif scenario in ("llmswitch", "semantic", "semantic_fast", "llmswitch_2w"):
+    elif scenario in ROUTER_SCENARIOS:
         helpers.append(processes.start("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(config_path)]))
         for worker in range(config.router.workers):
             address = f"127.0.0.1:{config.router.port + worker}"
@@ -277,6 +298,11 @@ def main() -> int:
     if "llmswitch" in scenarios:
         console.print(f"llmswitch added p50 at c=1: [bold]{p50['llmswitch'] - p50['envoy']:.2f} ms[/] (target <= 1.5 ms)")
     for s in scenarios:
+        if s in SAFETY_SIGNALS and "llmswitch" in scenarios:
+            console.print(
+                f"{s}: p50 {p50[s] - p50['llmswitch']:+.2f} ms, p99 {p99[s] - p99['llmswitch']:+.2f} ms at c=1 "
+                f"over the rule-only llmswitch; {rps[s]:.0f} req/s at c={args.concurrency}"
+            )
         if s.startswith("semantic"):
             console.print(
                 f"{s}: added p50 {p50[s] - p50['envoy']:.2f} ms, p99 {p99[s] - p99['envoy']:.2f} ms "

@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     domain.add_argument("--hidden", type=int, default=128)
     domain.add_argument("--epochs", type=int, default=40)
     domain.add_argument("--seed", type=int, default=0)
+    jailbreak = train.add_parser("jailbreak", help="Train the jailbreak / prompt-injection head (reproducible).")
+    _add_command(jailbreak, "llmswitch.training.jailbreak")
     classifier = train.add_parser("classifier", help="Fine-tune a small encoder on text,label CSV and export it to ONNX.")
     _add_command(classifier, "llmswitch.training.classifier")
     selectors = train.add_parser("selectors", help="Train the selectors' artifacts from benchmark JSONL (seeded).")

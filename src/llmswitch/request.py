@@ -23,6 +23,8 @@ class Semantics:
     """Probability per domain category, or None without a domain classifier."""
     classifier_probabilities: Mapping[str, np.ndarray] = field(default_factory=dict)
     """Label probabilities per trained classifier (by its model's sha256), for the classifiers live configs test."""
+    jailbreak_probability: float | None = None
+    """P(jailbreak or prompt injection) from the shipped jailbreak head, or None without one."""
 
 
 class SemanticsRequired(Exception):

@@ -26,6 +26,7 @@ from llmswitch.inference.domain import DomainClassifier, domain_features
 from llmswitch.inference.embedder import Embedder
 from llmswitch.inference.export import default_output_dir
 from llmswitch.request import Semantics
+from llmswitch.safety.jailbreak import shipped_head_path as jailbreak_head_path
 
 
 def _model_dir(settings: SemanticsConfig, source: str) -> Path:
@@ -39,6 +40,16 @@ def _model_dir(settings: SemanticsConfig, source: str) -> Path:
             source, [f"semantics.model_dir: no exported model in {model_dir}; build it with `{command}`"]
         )
     return model_dir
+
+
+def _jailbreak_head(embedder: Embedder) -> DomainClassifier | None:
+    """The shipped jailbreak head, or None where it does not fit this encoder (a custom model_dir)."""
+    try:
+        head = DomainClassifier.load(jailbreak_head_path())
+        head.check_encoder(embedder.manifest)
+    except (OSError, ValueError):
+        return None
+    return head
 
 
 @dataclass(eq=False)
@@ -60,6 +71,7 @@ class SemanticEngine:
         except (OSError, ValueError) as exc:
             raise ConfigError(source, [f"semantics.domain_head: {exc}"]) from None
         self.categories = self.domain.categories
+        self.jailbreak = _jailbreak_head(self.embedder)
         self._classifier_sets: weakref.WeakSet[ClassifierSet] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._batcher: MicroBatcher[Semantics] = MicroBatcher(
@@ -82,11 +94,13 @@ class SemanticEngine:
 
     def _analyze_batch(self, texts: list[str]) -> list[Semantics]:
         encoded = self.embedder.encode(texts)
-        probabilities = self.domain.probabilities(domain_features(encoded))
+        features = domain_features(encoded)
+        probabilities = self.domain.probabilities(features)
+        jailbreak = self.jailbreak.probabilities(features)[:, 1] if self.jailbreak else [None] * len(texts)
         classified = {key: model.probabilities(texts) for key, model in self._live_classifiers().items()}
         return [
-            Semantics(e, p, {key: rows[i] for key, rows in classified.items()})
-            for i, (e, p) in enumerate(zip(encoded.embeddings, probabilities, strict=True))
+            Semantics(e, p, {key: rows[i] for key, rows in classified.items()}, None if j is None else float(j))
+            for i, (e, p, j) in enumerate(zip(encoded.embeddings, probabilities, jailbreak, strict=True))
         ]
 
     async def analyze(self, text: str) -> Semantics:

@@ -22,6 +22,7 @@ from llmswitch.config.algorithms import (
     artifact_params,
 )
 from llmswitch.config.base import StrictModel
+from llmswitch.safety.pii import PII_TYPES
 from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
 CONFIG_VERSION = "v1"
@@ -421,6 +422,28 @@ class ClassifierSignal(StrictModel):
         return labels
 
 
+class JailbreakSignal(StrictModel):
+    """Jailbreak and prompt-injection attempts (see docs/safety.md for how each method scores)."""
+
+    name: Name
+    method: Literal["model", "rules", "both"] = Field(
+        "both", description="model: the trained head on the latest user turn (needs the encoder); rules: phrase "
+        "rules on every user turn and tool result; both: either one."
+    )
+    threshold: float = Field(0.9, ge=0, le=1, description="Match when the head's probability reaches this.")
+
+
+class PiiSignal(StrictModel):
+    """Personal data and secrets in the request (see docs/safety.md for the entity types)."""
+
+    name: Name
+    types: list[Literal[PII_TYPES]] = Field(list(PII_TYPES), min_length=1)  # type: ignore[valid-type]
+    scope: list[Literal["user", "tool"]] = Field(
+        ["user", "tool"], min_length=1, description="user: user turns; tool: tool results and tool-call arguments."
+    )
+    min_score: float = Field(0.5, ge=0, le=1, description="Ignore weaker candidates (a bare digit run scores 0.4).")
+
+
 class SignalsConfig(StrictModel):
     keywords: list[KeywordSignal] = []
     context: list[ContextSignal] = []
@@ -430,6 +453,8 @@ class SignalsConfig(StrictModel):
     complexity: list[ComplexitySignal] = []
     language: list[LanguageSignal] = []
     classifiers: list[ClassifierSignal] = []
+    jailbreak: list[JailbreakSignal] = []
+    pii: list[PiiSignal] = []
 
 
 # Condition `type` -> the `signals:` section that defines its names.
@@ -442,6 +467,8 @@ SIGNAL_SECTIONS: dict[str, str] = {
     "complexity": "complexity",
     "language": "language",
     "classifier": "classifiers",
+    "jailbreak": "jailbreak",
+    "pii": "pii",
 }
 # Condition types whose signals need the prompt's semantic analysis (the micro-batched ONNX pass).
 SEMANTIC_SIGNAL_TYPES = frozenset({"domain", "embedding", "complexity", "classifier"})
@@ -487,7 +514,9 @@ class SemanticsConfig(StrictModel):
 class Condition(StrictModel):
     """A leaf of a rule tree: true when the named signal matched."""
 
-    type: Literal["keyword", "context", "header", "domain", "embedding", "complexity", "language", "classifier"]
+    type: Literal[
+        "keyword", "context", "header", "domain", "embedding", "complexity", "language", "classifier", "jailbreak", "pii"
+    ]
     name: Name
     label: str | None = Field(None, min_length=1, description="For classifier conditions: the label to test.")
 
@@ -575,6 +604,8 @@ class Config(StrictModel):
     def uses_semantics(self) -> bool:
         """True when a tested signal or a decision's selector needs prompt embeddings."""
         if any(t in SEMANTIC_SIGNAL_TYPES for t, _ in self.referenced_signals()):
+            return True
+        if any(("jailbreak", s.name) in self.referenced_signals() and s.method != "rules" for s in self.signals.jailbreak):
             return True
         return any(getattr(d.algorithm, "needs_semantics", False) for d in self.decisions)
 

@@ -20,7 +20,9 @@ from llmswitch.signals.context import ContextLength
 from llmswitch.signals.domain import DomainMatcher
 from llmswitch.signals.embedding import EmbeddingSimilarity
 from llmswitch.signals.header import HeaderMatcher
+from llmswitch.signals.jailbreak import JailbreakDetector
 from llmswitch.signals.keyword import KeywordMatcher
+from llmswitch.signals.pii import PiiDetector
 
 if TYPE_CHECKING:
     from llmswitch.semantics import ClassifierSet, SemanticEngine
@@ -36,12 +38,20 @@ def _build(signal_type: str, spec: Any, engine: SemanticEngine | None, languages
         return ContextLength(spec)
     if signal_type == "header":
         return HeaderMatcher(spec)
+    if signal_type == "pii":
+        return PiiDetector(spec)
+    if signal_type == "jailbreak" and spec.method == "rules":
+        return JailbreakDetector(spec)
     if signal_type == "language":
         from llmswitch.signals.language import LanguageMatcher
 
         assert languages is not None, "language signals need the language detector"
         return LanguageMatcher(spec, languages)
     assert engine is not None, "semantic signals need the semantic engine"
+    if signal_type == "jailbreak":
+        if engine.jailbreak is None:
+            raise ConfigError("<config>", [f"signals.jailbreak: {spec.name!r} uses the trained head, which needs the default encoder; use method: rules"])
+        return JailbreakDetector(spec)
     if signal_type == "domain":
         return DomainMatcher(spec, tuple(engine.categories))
     if signal_type == "complexity":
