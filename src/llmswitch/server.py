@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 # Room for the headers and framing that travel with the largest accepted body.
 _GRPC_OVERHEAD_BYTES = 1024 * 1024
-_SERVICES = ("", EXT_PROC_SERVICE, "llmswitch.v1.Router")
+# "liveness" and "readiness": the health services a Gateway API Inference Extension endpoint picker serves.
+_SERVICES = ("", EXT_PROC_SERVICE, "llmswitch.v1.Router", "liveness", "readiness")
 
 
 def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
@@ -64,6 +65,7 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     address = f"{config.router.address}:{config.router.port + worker}"
     server.add_insecure_port(address)
     await server.start()
+    state.endpoints.scraper.start()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info("llmswitch listening on %s (config %s, sha256 %s)", address, loaded.source, loaded.sha256[:12])
 
@@ -84,6 +86,7 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*background, return_exceptions=True)
     await processor.observer_tasks.drain()
+    await state.endpoints.scraper.stop()
     await state.budget_store.close()
     telemetry.shutdown()
     log.info("stopped")

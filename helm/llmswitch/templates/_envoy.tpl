@@ -21,8 +21,18 @@ tests/helm/test_envoy_equivalence.py asserts that the two are equal.
 model_{{ regexReplaceAll "[^A-Za-z0-9_.-]" . "_" }}
 {{- end }}
 
+{{/* A load balancing policy extension: dict with name, type (the type URL's message). */}}
+{{- define "llmswitch.envoy.lbPolicy" -}}
+policies:
+- typed_extension_config:
+    name: envoy.load_balancing_policies.{{ .name }}
+    typed_config:
+      '@type': type.googleapis.com/envoy.extensions.load_balancing_policies.{{ .name }}.v3.{{ .type }}
+{{- end }}
+
 {{/* A cluster: dict with name, endpoints (list of dict host, port), http2 (bool), sni (string or ""),
-outlier (routing.outlier_detection, or nil). */}}
+outlier (routing.outlier_detection, or nil), picking (endpoint_picking settings when the router names
+the host: the override-host policy, as envoy_config._override_host_policy writes it; or nil). */}}
 {{- define "llmswitch.envoy.cluster" -}}
 {{- $static := true }}
 {{- range .endpoints }}
@@ -31,7 +41,35 @@ outlier (routing.outlier_detection, or nil). */}}
 - name: {{ .name | toJson }}
   type: {{ ternary "STATIC" "STRICT_DNS" $static }}
   connect_timeout: 2s
+  {{- if .picking }}
+  {{- if not $static }}
+  dns_lookup_family: V4_PREFERRED
+  {{- end }}
+  load_balancing_policy:
+    policies:
+    - typed_extension_config:
+        name: envoy.load_balancing_policies.override_host
+        typed_config:
+          '@type': type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost
+          override_host_sources:
+          - metadata:
+              key: {{ .picking.namespace | toJson }}
+              path:
+              - key: {{ .picking.header | toJson }}
+          - header: {{ .picking.header | toJson }}
+          selected_host_key:
+            key: {{ .picking.namespace | toJson }}
+            path:
+            - key: x-gateway-destination-endpoint-served
+          fallback_policy:
+            {{- if eq .picking.fallback "least_request" }}
+            {{- include "llmswitch.envoy.lbPolicy" (dict "name" "least_request" "type" "LeastRequest") | nindent 12 }}
+            {{- else }}
+            {{- include "llmswitch.envoy.lbPolicy" (dict "name" "round_robin" "type" "RoundRobin") | nindent 12 }}
+            {{- end }}
+  {{- else }}
   lb_policy: ROUND_ROBIN
+  {{- end }}
   circuit_breakers:
     thresholds:
     - max_connections: 100000
@@ -116,6 +154,15 @@ retry_policy:
 {{- /* A router bound to every interface is reached over loopback (the sidecar case). */}}
 {{- if eq $routerHost "0.0.0.0" }}{{ $routerHost = "127.0.0.1" }}{{ end }}
 {{- if eq $routerHost "::" }}{{ $routerHost = "::1" }}{{ end }}
+{{- /* endpoint_picking, with the schema's defaults for keys the values leave out. */}}
+{{- $pickingValues := $config.endpoint_picking | default dict }}
+{{- $picking := dict "enabled" ($pickingValues.enabled | default false) "header" ($pickingValues.destination_header | default "x-gateway-destination-endpoint") "namespace" ($pickingValues.metadata_namespace | default "envoy.lb") "fallback" ($pickingValues.fallback_policy | default "round_robin") }}
+{{- /* routing.model_name_header: the GIE model-name header unless set to null. */}}
+{{- $modelNameHeader := "x-gateway-model-name" }}
+{{- if hasKey $routing "model_name_header" }}{{ $modelNameHeader = $routing.model_name_header }}{{ end }}
+{{- $removed := list $routing.cluster_header "x-selected-model" "x-llmswitch-decision" "x-llmswitch-budget" }}
+{{- if $modelNameHeader }}{{ $removed = append $removed $modelNameHeader }}{{ end }}
+{{- if $picking.enabled }}{{ $removed = append $removed $picking.header }}{{ end }}
 {{- $routerEndpoints := list }}
 {{- range $i := until (int $router.workers) }}
 {{- $routerEndpoints = append $routerEndpoints (dict "host" $routerHost "port" (add (int $router.port) $i)) }}
@@ -148,7 +195,7 @@ static_resources:
             typed_config:
               '@type': type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation
               mutations:
-              {{- range list $routing.cluster_header "x-selected-model" "x-llmswitch-decision" "x-llmswitch-budget" }}
+              {{- range $removed }}
               - remove: {{ . | toJson }}
               {{- end }}
           route_config:
@@ -205,6 +252,13 @@ static_resources:
                 response_header_mode: SKIP
                 response_body_mode: NONE
                 response_trailer_mode: SKIP
+              {{- if $picking.enabled }}
+              # The router names the picked endpoint in this namespace too (GIE's endpoint-picker protocol).
+              metadata_options:
+                receiving_namespaces:
+                  untyped:
+                  - {{ $picking.namespace | toJson }}
+              {{- end }}
           {{- if $config.accounting.enabled }}
           # Sees routed requests and their responses without holding them: usage, cost, health, budgets.
           - name: llmswitch.response_observer
@@ -222,6 +276,13 @@ static_resources:
                 response_header_mode: SEND
                 response_body_mode: STREAMED
                 response_trailer_mode: SKIP
+              {{- if $picking.enabled }}
+              # The endpoint that served the request, as the override-host policy reports it.
+              metadata_options:
+                forwarding_namespaces:
+                  untyped:
+                  - {{ $picking.namespace | toJson }}
+              {{- end }}
           {{- end }}
           - name: envoy.filters.http.router
             typed_config:
@@ -268,11 +329,15 @@ static_resources:
   clusters:
   {{- include "llmswitch.envoy.cluster" (dict "name" "llmswitch_router" "endpoints" $routerEndpoints "http2" true "sni" "") | nindent 2 }}
   {{- range $config.models }}
-  {{- $host := regexReplaceAll ":[0-9]+$" .endpoint "" | trimAll "[]" }}
-  {{- $port := regexFind "[0-9]+$" .endpoint | atoi }}
+  {{- $endpoints := list }}
+  {{- range (.endpoints | default (list .endpoint)) }}
+  {{- $endpoints = append $endpoints (dict "host" (regexReplaceAll ":[0-9]+$" . "" | trimAll "[]") "port" (regexFind "[0-9]+$" . | atoi)) }}
+  {{- end }}
   {{- $sni := "" }}
-  {{- if .tls }}{{ $sni = $host }}{{ end }}
-  {{- include "llmswitch.envoy.cluster" (dict "name" (include "llmswitch.envoy.modelCluster" .name) "endpoints" (list (dict "host" $host "port" $port)) "http2" false "sni" $sni "outlier" $config.routing.outlier_detection) | nindent 2 }}
+  {{- if .tls }}{{ $sni = (index $endpoints 0).host }}{{ end }}
+  {{- /* Replicated (declared with endpoints, not TLS) with endpoint picking on: the router names the host. */}}
+  {{- $modelPicking := ternary $picking nil (and $picking.enabled (not (empty .endpoints)) (not .tls)) }}
+  {{- include "llmswitch.envoy.cluster" (dict "name" (include "llmswitch.envoy.modelCluster" .name) "endpoints" $endpoints "http2" false "sni" $sni "outlier" $config.routing.outlier_detection "picking" $modelPicking) | nindent 2 }}
   {{- end }}
   {{- if $probe }}
   {{- include "llmswitch.envoy.cluster" (dict "name" "envoy_admin" "endpoints" (list (dict "host" "127.0.0.1" "port" (int $listener.admin_port))) "http2" false "sni" "") | nindent 2 }}

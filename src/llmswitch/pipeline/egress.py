@@ -34,6 +34,8 @@ class Egress:
     def __init__(self, loaded: LoadedConfig) -> None:
         config = loaded.config
         self.credentials = upstream_credentials(loaded)
+        name_header = config.routing.model_name_header
+        self.model_headers = {m.name: ((name_header, m.body_model),) if name_header else () for m in config.models}
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
 
     def render_body(self, data: dict[str, Any], model: ModelConfig, changed: bool = False) -> bytes | None:
@@ -51,4 +53,12 @@ class Egress:
     def forward(self, exchange: Exchange) -> Forward:
         plan = exchange.plan
         plan.body = self.render_body(plan.data, plan.model, exchange.body_changed)
-        return Forward(plan, plan.body, exchange.upstream_headers, self.credentials.get(plan.model.name))
+        credential = self.credentials.get(plan.model.name)
+        return Forward(
+            plan,
+            plan.body,
+            exchange.upstream_headers,
+            credential,
+            self.model_headers[plan.model.name],
+            exchange.dynamic_metadata or None,
+        )
