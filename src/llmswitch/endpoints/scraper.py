@@ -137,7 +137,6 @@ class EndpointScraper:
         if self._resolver is not None:
             return
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(trust_env=False, headers={"accept": "text/plain"})
         self._resolver = self._loop.create_task(self._resolve_forever())
 
     async def stop(self) -> None:
@@ -199,8 +198,10 @@ class EndpointScraper:
     async def scrape(self, replica: Replica) -> bool:
         """Read one replica's load; on failure keep the last one (it goes stale) and count the error."""
         names = self._names.get((replica.model, replica.address))
-        if names is None or self._client is None:
+        if names is None:
             return False
+        if self._client is None:
+            self._client = httpx.AsyncClient(trust_env=False, headers={"accept": "text/plain"})
         url = f"http://{replica.address}{names.path}"
         started = self.clock()
         picks_before = replica.picks_since_scrape

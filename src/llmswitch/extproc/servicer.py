@@ -1,7 +1,9 @@
 """The ext_proc `Process` stream: one HTTP request per gRPC stream, one reply per message.
 
 A stream whose first message has `observability_mode` set comes from the response-observer filter
-and is handed to `ResponseObserver`; it gets no replies.
+and is handed to `ResponseObserver`; it gets no replies. One whose request body streams full duplex
+comes from a Gateway API Inference Extension gateway (llmswitch as its endpoint picker) and is
+handed to `StreamedRequestProcessor`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, Proces
 
 from llmswitch.extproc import responses
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
+from llmswitch.extproc.streamed import StreamedRequestProcessor, is_full_duplex
 from llmswitch.pipeline import HttpRequest, RoutingPipeline
 from llmswitch.telemetry import Telemetry
 
@@ -87,6 +90,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         end = "reset"
         try:
             processor: RequestProcessor | None = None
+            streamed: StreamedRequestProcessor | None = None
             observer: ResponseObserver | None = None
             # A routing stream ends when Envoy half-closes it; the generated Envoy config makes Envoy
             # wait for this status instead of resetting the stream (see envoy_config.RUNTIME_FLAGS).
@@ -94,9 +98,11 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             # response is complete. Either way the status meets a live stream: a reset one would
             # leak the status batch in grpc.aio (grpc/grpc#43360).
             async for request in request_iterator:
-                if observer is None and processor is None:
+                if observer is None and processor is None and streamed is None:
                     if request.observability_mode:
                         observer = ResponseObserver(pipeline, self._telemetry)
+                    elif is_full_duplex(request):  # a GIE gateway: llmswitch as its endpoint picker
+                        streamed = StreamedRequestProcessor(pipeline, self._telemetry)
                     else:
                         processor = RequestProcessor(pipeline)
                 if observer is not None:
@@ -104,11 +110,16 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                         break
                 elif processor is not None:
                     yield await processor.handle(request)
+                elif streamed is not None:
+                    for reply in await streamed.handle(request):
+                        yield reply
             end = "closed"
         finally:
             stats.stream_ended(end)
             if observer is not None:
                 self.observer_tasks.spawn(observer)
+            elif streamed is not None and streamed.observer.model is not None:
+                self.observer_tasks.spawn(streamed.observer)
 
 
 SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"
