@@ -12,8 +12,14 @@ def _typed(type_name: str, **fields: Any) -> dict[str, Any]:
 
 
 def gateway_bootstrap(
-    listener_port: int, admin_port: int, picker_port: int, pool: list[tuple[str, int]], fail_open: bool = True
+    listener_port: int,
+    admin_port: int,
+    picker_port: int,
+    pool: list[tuple[str, int]],
+    fail_open: bool = True,
+    subset: list[str] | None = None,
 ) -> dict:
+    """`subset`: the gateway sends the picker this subset hint (`envoy.lb.subset_hint`) with every request."""
     ext_proc = _typed(
         "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
         grpc_service={"envoy_grpc": {"cluster_name": "epp"}},
@@ -29,9 +35,25 @@ def gateway_bootstrap(
         },
         metadata_options={
             "receiving_namespaces": {"untyped": ["envoy.lb"]},
-            "forwarding_namespaces": {"untyped": ["envoy.lb"]},
+            "forwarding_namespaces": {"untyped": ["envoy.lb", "envoy.lb.subset_hint"]},
         },
     )
+    hint = []
+    if subset is not None:
+        hint = [
+            {
+                "name": "envoy.filters.http.set_metadata",
+                "typed_config": _typed(
+                    "envoy.extensions.filters.http.set_metadata.v3.Config",
+                    metadata=[
+                        {
+                            "metadata_namespace": "envoy.lb.subset_hint",
+                            "value": {"x-gateway-destination-endpoint-subset": subset},
+                        }
+                    ],
+                ),
+            }
+        ]
     override_host = _typed(
         "envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
         override_host_sources=[
@@ -59,6 +81,7 @@ def gateway_bootstrap(
             ]
         },
         http_filters=[
+            *hint,
             {"name": "envoy.filters.http.ext_proc", "typed_config": ext_proc},
             {"name": "envoy.filters.http.router", "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")},
         ],
@@ -106,9 +129,22 @@ def gateway_bootstrap(
                     "load_assignment": {"cluster_name": "pool", **endpoints(pool)},
                 },
                 {
+                    # Kubernetes drops an unready picker from its Service's endpoints; here Envoy's gRPC
+                    # health check does the same, with no panic routing to an unhealthy picker.
                     "name": "epp",
                     "type": "STATIC",
                     "connect_timeout": "2s",
+                    "health_checks": [
+                        {
+                            "timeout": "0.5s",
+                            "interval": "0.1s",
+                            "no_traffic_interval": "0.1s",
+                            "unhealthy_threshold": 1,
+                            "healthy_threshold": 1,
+                            "grpc_health_check": {"service_name": "envoy.service.ext_proc.v3.ExternalProcessor"},
+                        }
+                    ],
+                    "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
                     "typed_extension_protocol_options": {
                         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
                             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",

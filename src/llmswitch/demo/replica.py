@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 
@@ -86,6 +87,7 @@ def create_app(model: str, address: str, max_num_seqs: int = 8, latency_s: float
     engine = Engine(max_num_seqs, latency_s)
     extra = {"waiting": 0.0, "running": 0.0, "kv_cache": 0.0}
     metrics_mode = {"mode": "ok"}
+    mode_changed = asyncio.Event()
     received: deque[dict] = deque(maxlen=2000)
     headers = {UPSTREAM_HEADER: model, SERVED_BY_HEADER: address}
 
@@ -113,7 +115,8 @@ def create_app(model: str, address: str, max_num_seqs: int = 8, latency_s: float
 
     async def metrics(request: Request) -> Response:
         if metrics_mode["mode"] == "hang":
-            await asyncio.sleep(_HANG_S)
+            with contextlib.suppress(TimeoutError):  # until told otherwise
+                await asyncio.wait_for(mode_changed.wait(), _HANG_S)
         if metrics_mode["mode"] == "error":
             return PlainTextResponse("metrics unavailable\n", status_code=500)
         text = metrics_text(
@@ -137,6 +140,8 @@ def create_app(model: str, address: str, max_num_seqs: int = 8, latency_s: float
 
     async def set_metrics_mode(request: Request) -> Response:
         metrics_mode["mode"] = (await request.json()).get("mode", "ok")
+        mode_changed.set()
+        mode_changed.clear()
         return Response(status_code=204)
 
     async def requests_seen(request: Request) -> Response:
@@ -186,7 +191,7 @@ async def serve(replicas: list[tuple[str, int]], host: str, max_num_seqs: int, l
         uvicorn.Server(
             uvicorn.Config(
                 create_app(model, f"{host}:{port}", max_num_seqs, latency_s),
-                host=host, port=port, log_level="warning", access_log=False,
+                host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=1,
             )
         )
         for model, port in replicas
