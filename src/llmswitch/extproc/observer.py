@@ -64,6 +64,7 @@ class ResponseObserver:
         self.body_overflow = False
         self.complete = False
         self.finished = False
+        self.tenant: str | None = None
         self.endpoint: str | None = None
         """The replica that served the request, as Envoy's load balancer reported it (endpoint picking)."""
 
@@ -76,6 +77,7 @@ class ResponseObserver:
             self.model = headers.get(names.SELECTED_MODEL)
             budget = headers.get(BUDGET_HEADER)
             self.reservation = Reservation.from_header(budget) if budget else None
+            self.tenant = self.guard.tenant(headers)
         elif kind == "response_headers":
             self.ttfb_ns = perf_counter_ns() - self.started_ns
             self.endpoint = served_endpoint(request, self.pipeline.config.endpoint_picking.metadata_namespace)
@@ -123,6 +125,10 @@ class ResponseObserver:
         self.telemetry.metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
         cost = request_cost(model, *outcome.usage) if outcome.usage is not None else None
         self.telemetry.response(outcome.model, outcome.status, outcome.usage, cost, outcome.ttfb_s, outcome.duration_s)
+        if cost is not None and self.tenant is not None:
+            metrics = self.telemetry.metrics
+            metrics.tenant_cost.labels(metrics.tenant_label(self.tenant)).inc(cost)
+            self.guard.seen(self.tenant)
         if self.reservation is not None:
             if outcome.status >= 400:
                 actual = 0.0

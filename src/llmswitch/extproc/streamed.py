@@ -179,5 +179,6 @@ class StreamedRequestProcessor:
         observer = self.observer
         observer.started_ns = perf_counter_ns()
         observer.model = forward.plan.model.name
+        observer.tenant = observer.guard.tenant(self.headers)
         budget = next((value for name, value in forward.headers if name == names.BUDGET), None)
         observer.reservation = Reservation.from_header(budget) if budget else None
