@@ -180,3 +180,32 @@ def test_config_needs_stale_after_beyond_the_interval_and_one_endpoint_form():
     with pytest.raises(Exception, match="twice"):
         loaded(data)
     assert AffinityConfig().session_header == "x-session-id"
+
+
+def test_queues_count_in_time_so_a_slow_replicas_short_queue_is_not_a_short_wait(clock):
+    picker = make_picker(clock)
+    for address, waiting in ((A, 0), (B, 3), (C, 4)):
+        report(picker, address, waiting)
+    for _ in range(5):
+        picker.served("large-model", A, 200, 2.0)  # A answers in 2 s
+        picker.served("large-model", B, 200, 0.1)
+    picker.served("large-model", C, 200, 0.1)
+    assert picker.pick("large-model", limit=3).addresses == (B, C, A)  # (3+1) x 0.1 < (4+1) x 0.1 < 1 x 2.0
+    picker.served("large-model", B, 500, 30.0)  # errors say nothing of speed
+    assert picker.scraper.replicas("large-model")[1].latency_s == pytest.approx(0.1)
+
+
+def test_a_replica_whose_speed_was_not_measured_lately_counts_as_typical_and_is_tried_again(clock):
+    picker = make_picker(clock)
+    picker.served("large-model", A, 200, 5.0)
+    clock.now += 11  # A's slow answer is forgotten
+    picker.served("large-model", B, 200, 0.2)
+    picker.served("large-model", C, 200, 0.2)
+    for address, waiting in ((A, 0), (B, 1), (C, 1)):
+        report(picker, address, waiting)
+    assert picker.pick("large-model", limit=1).addresses == (A,)
+    off = make_picker(clock, latency_weighting=False)
+    for address, waiting in ((A, 0), (B, 1), (C, 1)):
+        report(off, address, waiting)
+    off.served("large-model", A, 200, 50.0)
+    assert off.pick("large-model", limit=1).addresses == (A,)  # queue alone

@@ -258,6 +258,11 @@ class EndpointPickingConfig(StrictModel):
         2.0, gt=0, le=600, description="Metrics older than this are stale: the endpoint is ranked after fresh ones."
     )
     dns_refresh_s: float = Field(5.0, gt=0, description="How often endpoint host names are resolved again.")
+    latency_weighting: bool = Field(
+        True,
+        description="Count each replica's queue in time: (queue + 1) x its recent response time, so a slow "
+        "replica's short queue is not taken for a short wait (needs accounting.enabled, which measures them).",
+    )
     affinity: AffinityConfig = AffinityConfig()
     fallback_policy: Literal["round_robin", "least_request"] = Field(
         "round_robin", description="Envoy's balancing when the router names no endpoint (all metrics stale, router down)."

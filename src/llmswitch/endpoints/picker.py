@@ -2,7 +2,10 @@
 
 A replica's queue is its scraped `waiting` gauge plus the requests this router sent it since that
 scrape (they are not in it yet), so a burst between two scrapes spreads over the replicas instead of
-piling onto the one that looked idle. Replicas without fresh metrics (stale, unreachable) rank after
+piling onto the one that looked idle. With `latency_weighting` the queue is counted in time: a new
+request joins (queue + 1) x the replica's recent response time (as the router's observer measured
+it), so one slow replica's short queue is not taken for a short wait. Replicas of equal speed are
+ordered by queue alone. Replicas without fresh metrics (stale, unreachable) rank after
 every fresh one: a replica is trusted only on current evidence. When no replica of a model has fresh
 metrics the router names none and Envoy balances as it would without the router (behind a GIE
 gateway, which cannot balance by itself, the router picks one at random instead).
@@ -13,6 +16,7 @@ The result is a ranked list: Envoy sends the request to the first and retries on
 from __future__ import annotations
 
 import random
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +26,10 @@ from llmswitch.endpoints.scraper import EndpointScraper, Replica
 
 LEAST_LOADED = "least_loaded"
 AFFINITY = "affinity"
+LATENCY_ALPHA = 0.2
+"""Weight of one response in a replica's moving average of response times."""
+LATENCY_MEMORY_S = 10.0
+"""A response time older than this is forgotten: the replica counts as typical again until measured."""
 RANDOM = "random"
 """No fresh metrics behind a GIE gateway (which cannot balance by itself): any replica."""
 
@@ -52,6 +60,22 @@ class EndpointPicker:
     def queue(self, replica: Replica) -> float:
         assert replica.load is not None
         return replica.load.waiting + replica.picks_since_scrape
+
+    def _service_times(self, replicas: list[Replica], now: float) -> dict[str, float]:
+        """Each replica's recent response time; a replica without a recent one gets the median of the others'
+        (so it is tried again, and measured anew), and with none known every replica counts the same."""
+        if not self.settings.latency_weighting:
+            return {}
+        recent = {r.address: r.latency_s for r in replicas
+                  if r.latency_s is not None and now - r.latency_at <= LATENCY_MEMORY_S}
+        if not recent:
+            return {}
+        typical = statistics.median(recent.values())
+        return {r.address: recent.get(r.address, typical) for r in replicas}
+
+    def _wait(self, replica: Replica, service_times: dict[str, float]) -> float:
+        """The queue a new request joins, counted in time when service times are known: (queue + 1) x service time."""
+        return (self.queue(replica) + 1) * service_times.get(replica.address, 1.0)
 
     def _fresh(self, replica: Replica, now: float) -> bool:
         return replica.load is not None and now - replica.scraped_at <= self.settings.stale_after_s
@@ -84,7 +108,8 @@ class EndpointPicker:
                 return None
             ranked, reason = stale, RANDOM
         else:
-            ranked = sorted(fresh, key=lambda r: (self.queue(r), r.load.kv_cache, self.rng.random())) + stale
+            times = self._service_times(fresh, now)
+            ranked = sorted(fresh, key=lambda r: (self._wait(r, times), r.load.kv_cache, self.rng.random())) + stale
             reason = LEAST_LOADED
             affinity = self.settings.affinity
             if affinity.enabled and conversation is not None:
@@ -107,7 +132,16 @@ class EndpointPicker:
             return ranked, reason
         return [replica, *(r for r in ranked if r is not replica)], AFFINITY
 
-    def served(self, model: str, address: str, status: int) -> None:
-        """Count a response from the replica Envoy's load balancer sent the request to."""
+    def served(self, model: str, address: str, status: int, duration_s: float | None = None) -> None:
+        """Count a response from the replica Envoy's load balancer sent the request to; learn its speed."""
         key = (model, address, f"{status // 100}xx")
         self.responses[key] = self.responses.get(key, 0) + 1
+        if duration_s is None or status >= 400:
+            return
+        replica = next((r for r in self.scraper.replicas(model) if r.address == address), None)
+        if replica is None:
+            return
+        now = self.scraper.clock()
+        recent = replica.latency_s is not None and now - replica.latency_at <= LATENCY_MEMORY_S
+        replica.latency_s = duration_s if not recent else replica.latency_s + LATENCY_ALPHA * (duration_s - replica.latency_s)
+        replica.latency_at = now

@@ -46,6 +46,10 @@ class Replica:
     last_error: str = ""
     picks: dict[str, int] = field(default_factory=dict)
     """Requests the router sent here, by reason."""
+    latency_s: float | None = None
+    """Moving average of its response times, as the router's observer saw them."""
+    latency_at: float = float("-inf")
+    """Monotonic time of the last response that updated `latency_s`."""
 
     def count_pick(self, reason: str) -> None:
         self.picks_since_scrape += 1

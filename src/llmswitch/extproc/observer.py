@@ -121,7 +121,7 @@ class ResponseObserver:
         health = self.pipeline.health
         health.record(outcome.model, ok=outcome.status < 500)
         if self.endpoint is not None and self.pipeline.endpoints is not None:
-            self.pipeline.endpoints.served(outcome.model, self.endpoint, outcome.status)
+            self.pipeline.endpoints.served(outcome.model, self.endpoint, outcome.status, outcome.duration_s)
         self.telemetry.metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
         cost = request_cost(model, *outcome.usage) if outcome.usage is not None else None
         self.telemetry.response(outcome.model, outcome.status, outcome.usage, cost, outcome.ttfb_s, outcome.duration_s)
