@@ -148,7 +148,7 @@ def main() -> None:
     table = Table(title=f"3 replicas ({args.max_num_seqs} slots each, one {args.slow_latency_s / args.latency_s:.0f}x "
                         f"slower), {args.concurrency} clients, {args.duration:.0f} s")
     for column in ("scenario", "requests/s", "p50 ms", "p99 ms", "mean ms", "slow replica share", "errors"):
-        table.add_column(column, justify="left" if column == "scenario" else "right")
+        table.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=column == "scenario")
     for r in results:
         table.add_row(r["name"], f"{r['rps']:.1f}", f"{r['p50']:.0f}", f"{r['p99']:.0f}", f"{r['mean']:.0f}",
                       f"{r['slow_share']:.1%}", str(r["errors"]))
