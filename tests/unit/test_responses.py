@@ -58,3 +58,18 @@ def test_dynamic_metadata_appended_to_a_reply_sets_the_gie_namespace():
                                        b"{}").request_body
     fields = reply.dynamic_metadata.fields["envoy.lb"].struct_value.fields
     assert fields["x-gateway-destination-endpoint"].string_value == "10.0.0.2:8000,10.0.0.1:8000"
+def test_a_forward_can_remove_client_credentials_and_set_the_models():
+    from llmswitch.pipeline import Forward
+    from llmswitch.pipeline.plan import RoutePlan, RouteTimings
+    from tests.helpers import base_config, loaded
+
+    model = loaded(base_config()).config.models[0]
+    plan = RoutePlan(model, "d", "static", "", (), None, "auto", RouteTimings(0, 0))
+    forward = Forward(plan, b"{}", [("x-extra", "1")], ("x-api-key", "k"), ["authorization"])
+    reply = ProcessingResponse.FromString(responses.reply(forward, "x-c"))
+    mutation = reply.request_body.response.header_mutation
+    assert list(mutation.remove_headers) == ["authorization"]
+    assert {h.header.key: h.header.raw_value for h in mutation.set_headers} == {
+        "x-c": b"model_small-model", "x-selected-model": b"small-model", "x-llmswitch-decision": b"d",
+        "x-api-key": b"k", "x-extra": b"1", "content-length": b"2",
+    }

@@ -30,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from llmswitch.demo.upstream import UPSTREAM_HEADER, usage
+from llmswitch.demo.stubs.chat import usage
+from llmswitch.demo.stubs.common import UPSTREAM_HEADER
 
 SERVED_BY_HEADER = "x-served-by"
 _HANG_S = 3600.0

@@ -31,6 +31,7 @@ from google.protobuf.struct_pb2 import Struct
 
 from llmswitch import headers as names
 from llmswitch.pipeline.plan import Continue, Forward, Respond
+from llmswitch.protocols.errors import RequestError
 
 _OVERWRITE = HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 _LENGTH_DELIMITED = 2
@@ -46,6 +47,7 @@ _BODY_RESPONSE = _number(BodyResponse, "response")
 _HEADER_MUTATION = _number(CommonResponse, "header_mutation")
 _BODY_MUTATION = _number(CommonResponse, "body_mutation")
 _SET_HEADERS = _number(HeaderMutation, "set_headers")
+_REMOVE_HEADERS = _number(HeaderMutation, "remove_headers")
 _NEW_BODY = _number(BodyMutation, "body")
 _CLEAR_ROUTE_CACHE = CommonResponse(clear_route_cache=True).SerializeToString()
 
@@ -72,6 +74,11 @@ def header(name: str, value: str | bytes) -> HeaderValueOption:
 def set_headers(pairs: Iterable[tuple[str, str | bytes]]) -> bytes:
     """Serialized `HeaderMutation.set_headers` entries; entries concatenate, so these do too."""
     return b"".join(_field(_SET_HEADERS, header(name, value).SerializeToString()) for name, value in pairs)
+
+
+def remove_headers(names: Iterable[str]) -> bytes:
+    """Serialized `HeaderMutation.remove_headers` entries, to join with `set_headers` output."""
+    return b"".join(_field(_REMOVE_HEADERS, name.encode()) for name in names)
 
 
 @lru_cache(maxsize=4096)
@@ -156,6 +163,11 @@ def immediate(
     ).SerializeToString()
 
 
+def error_reply(err: RequestError, api: str = "chat") -> bytes:
+    """An error in the client API's own shape."""
+    return immediate(err.status, err.body_for(api), f"llmswitch_{err.code}")
+
+
 def reply(result: Forward | Respond | Continue, cluster_header: str = "") -> bytes:
     """The reply that carries out what the pipeline decided."""
     if isinstance(result, Forward):
@@ -165,6 +177,8 @@ def reply(result: Forward | Respond | Continue, cluster_header: str = "") -> byt
         )
         if result.headers:
             headers += set_headers(result.headers)
+        if result.remove_headers:
+            headers += remove_headers(result.remove_headers)
         reply = routed_body(headers, result.body)
         return reply + dynamic_metadata(result.metadata) if result.metadata else reply
     if isinstance(result, Respond):

@@ -57,8 +57,8 @@ class RoutePlan:
     """The parsed body; the actions may change it, the egress step renders it."""
     semantics_timed_out: bool = False
     """Routed without the prompt's semantics: the encoder did not answer within semantics.timeout_ms."""
-    api: ClientApi = "chat"
-    """The client API the request came in on."""
+    api: ClientApi | None = "chat"
+    """The client API the request came in on; None for a path that is not routed by content."""
 
 
 @dataclass
@@ -70,6 +70,7 @@ class Forward:
     headers: list[tuple[str, str]] = field(default_factory=list)
     credential: tuple[str, str] | None = None
     """The upstream credential header (name, value) of the chosen model, if it has one."""
+    remove_headers: list[str] = field(default_factory=list)
     model_headers: tuple[tuple[str, str], ...] = ()
     """Headers fixed per model (the GIE model-name header): the reply caches them serialized."""
     metadata: dict[str, dict[str, str]] | None = None
