@@ -53,8 +53,16 @@ class BenchStack(LocalStack):
                 if cluster["name"].startswith("model_"):
                     cluster["lb_policy"] = self.lb_policy
         self.envoy_config_path.write_text(yaml.safe_dump(bootstrap))
-        argv = [envoy_binary(), "-c", str(self.envoy_config_path), "--log-level", "warning",
-                "--disable-hot-restart", "--concurrency", "2"]
+        argv = [
+            envoy_binary(),
+            "-c",
+            str(self.envoy_config_path),
+            "--log-level",
+            "warning",
+            "--disable-hot-restart",
+            "--concurrency",
+            "2",
+        ]
         envoy = self._spawn("envoy", argv)
         wait_for(lambda: envoy_ready(self.config.listener.admin_port), "envoy", process=envoy)
 
@@ -75,7 +83,9 @@ def write_config(directory: Path, picking: bool) -> Path:
     return path
 
 
-async def closed_loop(url: str, concurrency: int, warmup_s: float, duration_s: float) -> tuple[list[float], Counter, int]:
+async def closed_loop(
+    url: str, concurrency: int, warmup_s: float, duration_s: float
+) -> tuple[list[float], Counter, int]:
     """Latencies (s) and serving replicas of the requests that finished inside the measured window."""
     latencies: list[float] = []
     served: Counter = Counter()
@@ -90,8 +100,11 @@ async def closed_loop(url: str, concurrency: int, warmup_s: float, duration_s: f
             sent = 0
             while time.monotonic() < stop_at:
                 sent += 1
-                body = {"model": "auto", "max_tokens": 16,
-                        "messages": [{"role": "user", "content": f"client {worker} question {sent}: plan my week"}]}
+                body = {
+                    "model": "auto",
+                    "max_tokens": 16,
+                    "messages": [{"role": "user", "content": f"client {worker} question {sent}: plan my week"}],
+                }
                 began = time.monotonic()
                 response = await client.post(url, json=body)
                 ended = time.monotonic()
@@ -117,7 +130,9 @@ def run_scenario(name: str, args: argparse.Namespace) -> dict:
             slow = replicas[0]
             for address in replicas:
                 latency = args.slow_latency_s if address == slow else args.latency_s
-                httpx.put(f"http://{address}/_stub/speed", json={"latency_s": latency, "max_num_seqs": args.max_num_seqs})
+                httpx.put(
+                    f"http://{address}/_stub/speed", json={"latency_s": latency, "max_num_seqs": args.max_num_seqs}
+                )
             url = f"{stack.base_url}/chat/completions"
             latencies, served, errors = asyncio.run(closed_loop(url, args.concurrency, args.warmup, args.duration))
     latencies.sort()
@@ -145,13 +160,22 @@ def main() -> None:
     parser.add_argument("--slow-latency-s", type=float, default=0.5, help="one request on the slow replica")
     args = parser.parse_args()
     results = [run_scenario(name, args) for name in args.scenarios.split(",")]
-    table = Table(title=f"3 replicas ({args.max_num_seqs} slots each, one {args.slow_latency_s / args.latency_s:.0f}x "
-                        f"slower), {args.concurrency} clients, {args.duration:.0f} s")
+    table = Table(
+        title=f"3 replicas ({args.max_num_seqs} slots each, one {args.slow_latency_s / args.latency_s:.0f}x "
+        f"slower), {args.concurrency} clients, {args.duration:.0f} s"
+    )
     for column in ("scenario", "requests/s", "p50 ms", "p99 ms", "mean ms", "slow replica share", "errors"):
         table.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=column == "scenario")
     for r in results:
-        table.add_row(r["name"], f"{r['rps']:.1f}", f"{r['p50']:.0f}", f"{r['p99']:.0f}", f"{r['mean']:.0f}",
-                      f"{r['slow_share']:.1%}", str(r["errors"]))
+        table.add_row(
+            r["name"],
+            f"{r['rps']:.1f}",
+            f"{r['p50']:.0f}",
+            f"{r['p99']:.0f}",
+            f"{r['mean']:.0f}",
+            f"{r['slow_share']:.1%}",
+            str(r["errors"]),
+        )
     Console().print(table)
 
 

@@ -120,7 +120,12 @@ def _override_host_policy(config: Config) -> dict:
     )
     return {
         "policies": [
-            {"typed_extension_config": {"name": "envoy.load_balancing_policies.override_host", "typed_config": override}}
+            {
+                "typed_extension_config": {
+                    "name": "envoy.load_balancing_policies.override_host",
+                    "typed_config": override,
+                }
+            }
         ]
     }
 
@@ -331,6 +336,7 @@ def _http_connection_manager(config: Config) -> dict:
         "auto_host_rewrite": True,
         "retry_policy": _retry_policy(config),
     }
+    removed = names.routing_headers(routing.cluster_header, *names.gateway_headers(config))
     filters = [_ext_proc_filter(config)]
     if config.accounting.enabled:
         filters.append(_observer_filter(config))
@@ -346,9 +352,7 @@ def _http_connection_manager(config: Config) -> dict:
                 "name": "envoy.http.early_header_mutation.header_mutation",
                 "typed_config": _typed(
                     "envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
-                    mutations=[
-                        {"remove": h} for h in names.routing_headers(routing.cluster_header, *names.gateway_headers(config))
-                    ],
+                    mutations=[{"remove": h} for h in removed],
                 ),
             }
         ],

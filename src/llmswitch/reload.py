@@ -19,7 +19,6 @@ from llmswitch.endpoints import EndpointPicker
 from llmswitch.endpoints.stats import EndpointStats
 from llmswitch.envoy_config import envoy_bootstrap
 from llmswitch.health import HealthTracker
-
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
 

@@ -83,7 +83,10 @@ def gateway_bootstrap(
         http_filters=[
             *hint,
             {"name": "envoy.filters.http.ext_proc", "typed_config": ext_proc},
-            {"name": "envoy.filters.http.router", "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")},
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router"),
+            },
         ],
     )
 
@@ -107,7 +110,11 @@ def gateway_bootstrap(
                     "name": "gateway",
                     "address": {"socket_address": {"address": "127.0.0.1", "port_value": listener_port}},
                     "filter_chains": [
-                        {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
+                        {
+                            "filters": [
+                                {"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}
+                            ]
+                        }
                     ],
                 }
             ],

@@ -50,7 +50,10 @@ def stack(tmp_path_factory) -> Iterator[LocalStack]:
     ports = free_ports(9)
     data = base_config(ports[:6])
     data["endpoint_picking"] = {
-        "enabled": True, "scrape_interval_s": INTERVAL_S, "scrape_timeout_s": 0.2, "stale_after_s": STALE_AFTER_S,
+        "enabled": True,
+        "scrape_interval_s": INTERVAL_S,
+        "scrape_timeout_s": 0.2,
+        "stale_after_s": STALE_AFTER_S,
     }
     data["models"][1] = {"name": "large-model", "endpoints": [f"127.0.0.1:{p}" for p in ports[6:]]}
     data["default_model"] = "large-model"
@@ -101,14 +104,19 @@ def test_a_conversation_stays_on_the_replica_that_served_its_start(stack, replic
         for turn in range(4):
             raw = client.chat.completions.with_raw_response.create(model="auto", messages=messages)
             turns.append(raw.headers["x-served-by"])
-            messages += [{"role": "assistant", "content": raw.parse().choices[0].message.content},
-                         {"role": "user", "content": f"and then {turn}?"}]
+            messages += [
+                {"role": "assistant", "content": raw.parse().choices[0].message.content},
+                {"role": "user", "content": f"and then {turn}?"},
+            ]
         served.append(turns)
     for turns in served:
         assert len(set(turns)) == 1, served
     picks = scrape_metrics(stack)
-    affinity = sum(v for (name, labels), v in picks.items()
-                   if name == "llmswitch_endpoint_picks_total" and ("reason", "affinity") in labels)
+    affinity = sum(
+        v
+        for (name, labels), v in picks.items()
+        if name == "llmswitch_endpoint_picks_total" and ("reason", "affinity") in labels
+    )
     assert affinity >= 9
 
 

@@ -24,7 +24,9 @@ class Gateway:
     def __init__(self, stack: LocalStack, name: str, pool: list[tuple[str, int]], subset: list[str] | None = None):
         self.port, admin = free_ports(2)
         path = stack.log_dir / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(gateway_bootstrap(self.port, admin, stack.config.router.port, pool, subset=subset)))
+        path.write_text(
+            yaml.safe_dump(gateway_bootstrap(self.port, admin, stack.config.router.port, pool, subset=subset))
+        )
         process = stack._spawn(name, [envoy_binary(), "-c", str(path), "--disable-hot-restart", "--log-level", "error"])
         wait_for(lambda: envoy_ready(admin), name, process=process)
         self.client = OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key="k", max_retries=0, timeout=20)
@@ -48,8 +50,13 @@ def stack(tmp_path_factory) -> Iterator[LocalStack]:
         "router": {"port": router, "drain_seconds": 0.5},
         "telemetry": {"metrics": {"port": metrics}},
         "endpoint_picking": {"enabled": True, "scrape_interval_s": 0.1, "stale_after_s": 1.0},
-        "models": [{"name": "pool-model", "endpoints": [f"127.0.0.1:{p}" for p in pool],
-                    "pricing": {"input_per_1m": 1, "output_per_1m": 2}}],
+        "models": [
+            {
+                "name": "pool-model",
+                "endpoints": [f"127.0.0.1:{p}" for p in pool],
+                "pricing": {"input_per_1m": 1, "output_per_1m": 2},
+            }
+        ],
         "default_model": "pool-model",
     }
     stack = LocalStack(write_config(tmp_path / "config.yaml", data), log_dir=tmp_path)
@@ -87,7 +94,10 @@ def test_the_gateway_sends_each_request_to_the_picked_replica(stack, pool, gatew
     assert gateway.served_by(6) == {pool[1]: 6}
     time.sleep(0.3)
     metrics = scrape_metrics(stack)
-    served = ("llmswitch_endpoint_responses_total", (("endpoint", pool[1]), ("model", "pool-model"), ("status_class", "2xx")))
+    served = (
+        "llmswitch_endpoint_responses_total",
+        (("endpoint", pool[1]), ("model", "pool-model"), ("status_class", "2xx")),
+    )
     assert metrics[served] >= 6  # the gateway reported the endpoint that served (GIE's served-endpoint metadata)
     assert metrics[("llmswitch_model_tokens_total", (("kind", "completion"), ("model", "pool-model")))] >= 30
 

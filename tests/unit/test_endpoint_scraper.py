@@ -15,8 +15,14 @@ from tests.helpers import base_config, free_ports, loaded
 
 @contextlib.asynccontextmanager
 async def replica_server(port: int):
-    server = uvicorn.Server(uvicorn.Config(create_app("large-model", f"127.0.0.1:{port}"), port=port, log_level="critical",
-                                           timeout_graceful_shutdown=0.1))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app("large-model", f"127.0.0.1:{port}"),
+            port=port,
+            log_level="critical",
+            timeout_graceful_shutdown=0.1,
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)

@@ -63,7 +63,9 @@ async def replies(processor, message) -> list[ProcessingResponse]:
 
 
 def set_headers(reply: ProcessingResponse) -> dict[str, str]:
-    return {o.header.key: o.header.raw_value.decode() for o in reply.request_headers.response.header_mutation.set_headers}
+    return {
+        o.header.key: o.header.raw_value.decode() for o in reply.request_headers.response.header_mutation.set_headers
+    }
 
 
 async def test_nothing_is_answered_until_the_body_is_complete_then_headers_and_body():
@@ -105,7 +107,9 @@ async def test_trailers_end_the_request_body():
     processor = StreamedRequestProcessor(build_pipeline({A: 0, B: 3}), TELEMETRY)
     await replies(processor, headers_message())
     await replies(processor, ProcessingRequest(request_body=HttpBody(body=chat_body("python"))))
-    headers_reply, body_reply, trailers_reply = await replies(processor, ProcessingRequest(request_trailers=HttpTrailers()))
+    headers_reply, body_reply, trailers_reply = await replies(
+        processor, ProcessingRequest(request_trailers=HttpTrailers())
+    )
     assert set_headers(headers_reply)["x-gateway-destination-endpoint"].startswith(A)
     assert not body_reply.request_body.response.body_mutation.streamed_response.end_of_stream
     assert trailers_reply.WhichOneof("response") == "request_trailers"
@@ -116,11 +120,15 @@ async def test_the_gateways_subset_hint_is_honoured_and_an_empty_one_is_a_503():
     message = headers_message(subset=[B])
     assert endpoint_subset(message) == (B,)
     await replies(processor, message)
-    headers_reply, _ = await replies(processor, ProcessingRequest(request_body=HttpBody(body=chat_body("python"), end_of_stream=True)))
+    headers_reply, _ = await replies(
+        processor, ProcessingRequest(request_body=HttpBody(body=chat_body("python"), end_of_stream=True))
+    )
     assert set_headers(headers_reply)["x-gateway-destination-endpoint"] == B
     processor = StreamedRequestProcessor(build_pipeline({A: 0}), TELEMETRY)
     await replies(processor, headers_message(subset=[]))
-    (refused,) = await replies(processor, ProcessingRequest(request_body=HttpBody(body=chat_body("python"), end_of_stream=True)))
+    (refused,) = await replies(
+        processor, ProcessingRequest(request_body=HttpBody(body=chat_body("python"), end_of_stream=True))
+    )
     assert refused.immediate_response.status.code == 503
     assert orjson.loads(refused.immediate_response.body)["error"]["code"] == "no_endpoint"
 
@@ -129,7 +137,9 @@ async def test_the_gateways_subset_hint_is_honoured_and_an_empty_one_is_a_503():
 async def test_without_fresh_metrics_a_replica_is_still_named(loads):
     processor = StreamedRequestProcessor(build_pipeline(loads), TELEMETRY)
     await replies(processor, headers_message())
-    headers_reply, _ = await replies(processor, ProcessingRequest(request_body=HttpBody(body=chat_body("python"), end_of_stream=True)))
+    headers_reply, _ = await replies(
+        processor, ProcessingRequest(request_body=HttpBody(body=chat_body("python"), end_of_stream=True))
+    )
     assert set(set_headers(headers_reply)["x-gateway-destination-endpoint"].split(",")) <= {A, B}
 
 

@@ -74,7 +74,8 @@ class BudgetGuard:
             for limit, key in zip(self.config.limits, self.keys(tenant), strict=True):
                 per_tenant = limit.scope.startswith("tenant")
                 if per_tenant or index == 0:
-                    rows.append((limit.scope, tenant if per_tenant else "", await self.store.spent(key.key), limit.amount))
+                    spent = await self.store.spent(key.key)
+                    rows.append((limit.scope, tenant if per_tenant else "", spent, limit.amount))
         return rows
 
     @property

@@ -104,14 +104,26 @@ def create_app(model: str, address: str, max_num_seqs: int = 8, latency_s: float
         requested = data.get("model", model)
         text = f"Hello from {model} at {address}."
         if request.url.path == "/v1/completions":
-            answer = {"id": "cmpl-replica", "object": "text_completion", "created": 1_700_000_000, "model": requested,
-                      "choices": [{"index": 0, "text": text, "finish_reason": "stop"}], "usage": usage(data)}
+            answer = {
+                "id": "cmpl-replica",
+                "object": "text_completion",
+                "created": 1_700_000_000,
+                "model": requested,
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+                "usage": usage(data),
+            }
             return JSONResponse(answer, headers=headers)
         if data.get("stream"):
             return StreamingResponse(_events(requested, text, data), media_type="text/event-stream", headers=headers)
         message = {"role": "assistant", "content": text}
-        answer = {"id": "chatcmpl-replica", "object": "chat.completion", "created": 1_700_000_000, "model": requested,
-                  "choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": usage(data)}
+        answer = {
+            "id": "chatcmpl-replica",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": requested,
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": usage(data),
+        }
         return JSONResponse(answer, headers=headers)
 
     async def metrics(request: Request) -> Response:
@@ -172,9 +184,13 @@ def create_app(model: str, address: str, max_num_seqs: int = 8, latency_s: float
 
 async def _events(model: str, text: str, data: dict) -> AsyncIterator[bytes]:
     def chunk(delta: dict | None, finish: str | None = None, with_usage: bool = False) -> bytes:
-        payload: dict = {"id": "chatcmpl-replica", "object": "chat.completion.chunk", "created": 1_700_000_000,
-                         "model": model, "choices": [] if delta is None else
-                         [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        payload: dict = {
+            "id": "chatcmpl-replica",
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": model,
+            "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         if with_usage:
             payload["usage"] = usage(data)
         return b"data: " + orjson.dumps(payload) + b"\n\n"
@@ -192,7 +208,11 @@ async def serve(replicas: list[tuple[str, int]], host: str, max_num_seqs: int, l
         uvicorn.Server(
             uvicorn.Config(
                 create_app(model, f"{host}:{port}", max_num_seqs, latency_s),
-                host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=1,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=1,
             )
         )
         for model, port in replicas

@@ -16,9 +16,7 @@ from llmswitch.protocols.errors import RequestError
 
 
 def no_endpoint(model: str) -> RequestError:
-    return RequestError(
-        503, "no_endpoint", f"No endpoint of model {model!r} is available.", type="server_error"
-    )
+    return RequestError(503, "no_endpoint", f"No endpoint of model {model!r} is available.", type="server_error")
 
 
 class PickEndpoint:

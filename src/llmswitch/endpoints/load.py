@@ -15,8 +15,11 @@ from llmswitch.config.schema import EndpointMetricsConfig
 # Per engine: the gauges of queued and running requests and of KV-cache use (0..1), each a list of
 # names a version of that server exports (the first one found is read).
 ENGINE_METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "vllm": (("vllm:num_requests_waiting",), ("vllm:num_requests_running",),
-             ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")),
+    "vllm": (
+        ("vllm:num_requests_waiting",),
+        ("vllm:num_requests_running",),
+        ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
+    ),
     "sglang": (("sglang:num_queue_reqs",), ("sglang:num_running_reqs",), ("sglang:token_usage",)),
     "tgi": (("tgi_queue_size",), ("tgi_batch_current_size",), ()),
 }
@@ -57,7 +60,7 @@ def _sample(line: str) -> tuple[str, float] | None:
         return None
     brace = line.find("{")
     if brace >= 0:
-        name, rest = line[:brace], line[line.rfind("}") + 1:]
+        name, rest = line[:brace], line[line.rfind("}") + 1 :]
     else:
         name, _, rest = line.partition(" ")
     fields = rest.split()

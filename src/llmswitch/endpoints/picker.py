@@ -46,7 +46,9 @@ class EndpointPicker:
         self.scraper = scraper or EndpointScraper()
         self.rng = rng or random.Random()
         self.settings = EndpointPickingConfig()
-        self.affinity = AffinityTable(self.settings.affinity.max_entries, self.settings.affinity.ttl_s, self.scraper.clock)
+        self.affinity = AffinityTable(
+            self.settings.affinity.max_entries, self.settings.affinity.ttl_s, self.scraper.clock
+        )
         self.fallbacks: dict[str, int] = {}
         """model -> requests left to Envoy's own balancing (no fresh metrics)."""
         self.responses: dict[tuple[str, str, str], int] = {}
@@ -66,8 +68,11 @@ class EndpointPicker:
         (so it is tried again, and measured anew), and with none known every replica counts the same."""
         if not self.settings.latency_weighting:
             return {}
-        recent = {r.address: r.latency_s for r in replicas
-                  if r.latency_s is not None and now - r.latency_at <= LATENCY_MEMORY_S}
+        recent = {
+            r.address: r.latency_s
+            for r in replicas
+            if r.latency_s is not None and now - r.latency_at <= LATENCY_MEMORY_S
+        }
         if not recent:
             return {}
         typical = statistics.median(recent.values())
@@ -143,5 +148,7 @@ class EndpointPicker:
             return
         now = self.scraper.clock()
         recent = replica.latency_s is not None and now - replica.latency_at <= LATENCY_MEMORY_S
-        replica.latency_s = duration_s if not recent else replica.latency_s + LATENCY_ALPHA * (duration_s - replica.latency_s)
+        replica.latency_s = (
+            duration_s if not recent else replica.latency_s + LATENCY_ALPHA * (duration_s - replica.latency_s)
+        )
         replica.latency_at = now

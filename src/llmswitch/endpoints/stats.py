@@ -17,13 +17,19 @@ class EndpointStats(Collector):
     def collect(self) -> Iterator[Metric]:
         picker = self.picker
         labels = ["model", "endpoint"]
-        waiting = GaugeMetricFamily("llmswitch_endpoint_waiting_requests", "Queued requests a replica reported.", labels=labels)
-        running = GaugeMetricFamily("llmswitch_endpoint_running_requests", "Requests a replica reported running.", labels=labels)
+        waiting = GaugeMetricFamily(
+            "llmswitch_endpoint_waiting_requests", "Queued requests a replica reported.", labels=labels
+        )
+        running = GaugeMetricFamily(
+            "llmswitch_endpoint_running_requests", "Requests a replica reported running.", labels=labels
+        )
         kv_cache = GaugeMetricFamily(
             "llmswitch_endpoint_kv_cache_usage", "KV-cache use (0..1) a replica reported.", labels=labels
         )
         up = GaugeMetricFamily(
-            "llmswitch_endpoint_up", "1 while a replica's metrics are fresh, 0 when stale or unreachable.", labels=labels
+            "llmswitch_endpoint_up",
+            "1 while a replica's metrics are fresh, 0 when stale or unreachable.",
+            labels=labels,
         )
         age = GaugeMetricFamily(
             "llmswitch_endpoint_metrics_age_seconds", "Seconds since a replica's metrics were last read.", labels=labels
