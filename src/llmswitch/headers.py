@@ -1,5 +1,12 @@
 """Header names llmswitch reads and writes, in one place."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmswitch.config.schema import Config
+
 SELECTED_MODEL = "x-selected-model"
 DECISION = "x-llmswitch-decision"
 RESPONSE_MODEL = "x-llmswitch-model"
@@ -10,6 +17,16 @@ BUDGET = "x-llmswitch-budget"
 """Carries a request's budget reservation from the router to the response observer; never sent upstream."""
 
 
-def routing_headers(cluster_header: str) -> tuple[str, ...]:
-    """Headers only the router may set; any client-supplied copy is removed."""
-    return (cluster_header, SELECTED_MODEL, DECISION, BUDGET, EGRESS)
+def routing_headers(cluster_header: str, *gateway: str) -> tuple[str, ...]:
+    """Headers only the router may set; any client-supplied copy is removed (`gateway`: see gateway_headers)."""
+    return (cluster_header, SELECTED_MODEL, DECISION, BUDGET, EGRESS, *gateway)
+
+
+def gateway_headers(config: Config) -> tuple[str, ...]:
+    """The Gateway API Inference Extension headers the router sets: the model name, the picked endpoint."""
+    headers = []
+    if config.routing.model_name_header:
+        headers.append(config.routing.model_name_header)
+    if config.endpoint_picking.enabled:
+        headers.append(config.endpoint_picking.destination_header)
+    return tuple(headers)

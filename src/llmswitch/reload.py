@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import ConfigError, LoadedConfig, parse_config
+from llmswitch.endpoints import EndpointPicker
+from llmswitch.endpoints.stats import EndpointStats
 from llmswitch.envoy_config import envoy_bootstrap
 from llmswitch.health import HealthTracker
-
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class RouterState:
-    """The pipeline that new streams use, and the state that outlives reloads (model health, spend)."""
+    """The pipeline that new streams use, and the state that outlives reloads (model health, spend, replica load)."""
 
     def __init__(
         self, loaded: LoadedConfig, budget_store: BudgetStore | None = None, telemetry: Telemetry | None = None
@@ -38,6 +39,9 @@ class RouterState:
         self.health = HealthTracker(loaded.config.health)
         self.budget_store = budget_store or MemoryStore()
         self.engine: SemanticEngine | None = None
+        self.endpoints = EndpointPicker()
+        if telemetry is not None:
+            telemetry.metrics.registry.register(EndpointStats(self.endpoints))
         self.pipeline = self.build(loaded)
 
     def _engine_for(self, loaded: LoadedConfig) -> SemanticEngine | None:
@@ -54,9 +58,11 @@ class RouterState:
     def build(self, loaded: LoadedConfig) -> RoutingPipeline:
         """A pipeline for `loaded`; raises ConfigError (the running one stays) if it cannot be built."""
         engine = self._engine_for(loaded)
-        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine, self.telemetry)
+        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine, self.telemetry, self.endpoints)
         self.health.config = loaded.config.health
         self.engine = engine or self.engine
+        self.endpoints.configure(loaded.config.endpoint_picking)
+        self.endpoints.scraper.configure(loaded.config)
         return pipeline
 
     def current(self) -> RoutingPipeline:

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 # Room for the headers and framing that travel with the largest accepted body.
 _GRPC_OVERHEAD_BYTES = 1024 * 1024
-_SERVICES = ("", EXT_PROC_SERVICE, "llmswitch.v1.Router")
+# "liveness" and "readiness": the health services a Gateway API Inference Extension endpoint picker serves.
+BUDGET_REPORT_S = 5.0
+_SERVICES = ("", EXT_PROC_SERVICE, "llmswitch.v1.Router", "liveness", "readiness")
 
 
 def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
@@ -43,6 +45,20 @@ def grpc_options(loaded: LoadedConfig) -> list[tuple[str, int]]:
 async def _set_health(servicer: health.aio.HealthServicer, status: int) -> None:
     for service in _SERVICES:
         await servicer.set(service, status)
+
+
+async def report_budgets(state: RouterState, metrics: RouterMetrics, interval_s: float = BUDGET_REPORT_S) -> None:
+    """Export spend against each budget limit (read from the store: shared when it is Redis) every interval."""
+    while True:
+        guard = state.pipeline.budget
+        if guard.active:
+            try:
+                for scope, tenant, spent, limit in await guard.usage():
+                    metrics.budget_spent.labels(scope, tenant).set(spent)
+                    metrics.budget_limit.labels(scope).set(limit)
+            except Exception:
+                log.exception("reading budget spend failed")
+        await asyncio.sleep(interval_s)
 
 
 async def serve_async(config_path: str | Path, worker: int = 0) -> None:
@@ -64,11 +80,13 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     address = f"{config.router.address}:{config.router.port + worker}"
     server.add_insecure_port(address)
     await server.start()
+    state.endpoints.scraper.start()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info("llmswitch listening on %s (config %s, sha256 %s)", address, loaded.source, loaded.sha256[:12])
 
     loop = asyncio.get_running_loop()
     background = {loop.create_task(reloader.watch(config.reload.interval_s))} if config.reload.watch else set()
+    background.add(loop.create_task(report_budgets(state, metrics)))
     loop.add_signal_handler(signal.SIGHUP, lambda: background.add(loop.create_task(reloader.reload("SIGHUP"))))
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -84,6 +102,7 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*background, return_exceptions=True)
     await processor.observer_tasks.drain()
+    await state.endpoints.scraper.stop()
     await state.budget_store.close()
     telemetry.shutdown()
     log.info("stopped")

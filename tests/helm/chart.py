@@ -25,6 +25,22 @@ VALUE_SETS: dict[str, dict] = {
     "hpa_on": {"autoscaling": {"enabled": True}},
     "service_monitor_on": {"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}}},
     "hot_reload_on": {"hotReload": {"enabled": True}},
+    "dashboard_and_alerts": {
+        "metrics": {"grafanaDashboard": {"enabled": True}, "prometheusRule": {"enabled": True, "labels": {"release": "p"}}}
+    },
+    "inference_pool": {
+        "envoy": {"enabled": False},
+        "inferencePool": {
+            "enabled": True,
+            "selector": {"app": "vllm-llama"},
+            "httpRoute": {"parentRefs": [{"name": "inference-gateway"}], "hostnames": ["llm.example.com"]},
+        },
+        "config": {
+            "endpoint_picking": {"enabled": True},
+            "models": [{"name": "llama", "endpoints": ["demo-llmswitch-pool:8000"]}],
+            "default_model": "llama",
+        },
+    },
     "model_volume_and_workers": {
         "modelArtifacts": {"volume": {"persistentVolumeClaim": {"claimName": "llmswitch-models"}}},
         "config": {"router": {"workers": 3}},

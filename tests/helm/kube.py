@@ -12,7 +12,12 @@ kubernetes_validate = pytest.importorskip(
 KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.latest_version())
 
 # Custom resources have no bundled schema; tests check their fields directly.
-CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+CUSTOM_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("inference.networking.k8s.io/v1", "InferencePool"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+}
 
 
 def validate(obj: dict) -> None:

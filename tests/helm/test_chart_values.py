@@ -10,7 +10,10 @@ from tests.helm.chart import CHART, CHART_VALUES
 # Deliberate differences from the schema's defaults, explained in the chart README.
 CHART_DEFAULTS = {"router.address": "0.0.0.0", "listener.probe_port": 9902}
 # Kubernetes structures passed through as a whole, documented in one row each.
-WHOLE = {"podSecurityContext", "securityContext", "resources", "envoy.resources", "envoy.securityContext"}
+WHOLE = {
+    "podSecurityContext", "securityContext", "resources", "envoy.resources", "envoy.securityContext",
+    "metrics.grafanaDashboard.labels",
+}
 
 
 def leaf_keys(values: dict, prefix: str = "") -> list[str]:

@@ -50,7 +50,34 @@ def long_durations_config() -> dict:
     return data
 
 
+def replicas_config() -> dict:
+    """Endpoint picking: replicated models (IPs, DNS names, IPv6), the override-host policy's options."""
+    data = base_config()
+    data["endpoint_picking"] = {
+        "enabled": True,
+        "fallback_policy": "least_request",
+        "destination_header": "x-picked",
+        "metadata_namespace": "picks.example",
+    }
+    data["routing"]["model_name_header"] = None
+    data["models"] += [
+        {"name": "pool", "endpoints": ["10.0.0.1:8000", "10.0.0.2:8000", "[fd00::3]:8000"]},
+        {"name": "headless", "endpoints": ["vllm-headless.llm.svc:8000"]},
+        {"name": "hosted", "endpoints": ["api.example.com:443"], "tls": True},
+    ]
+    return data
+
+
+def picking_defaults_config() -> dict:
+    data = base_config()
+    data["endpoint_picking"] = {"enabled": True}
+    data["models"][1] = {"name": "large-model", "endpoints": ["vllm-a:8000", "10.1.0.2:8000"]}
+    return data
+
+
 CONFIGS = {
+    "replicas": replicas_config(),
+    "picking defaults": picking_defaults_config(),
     "chart defaults": None,
     "example config": yaml.safe_load((ROOT / "deploy/examples/config.yaml").read_text()),
     "varied": varied_config(),

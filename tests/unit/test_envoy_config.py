@@ -89,7 +89,7 @@ def test_routes_clusters_and_limits():
     assert routes[0]["route"]["cluster_header"] == "x-llmswitch-cluster"
     assert routes[1]["route"]["cluster"] == "model_small-model"  # the default model, for fail-open
     removed = [m["remove"] for m in hcm(bootstrap)["early_header_mutation_extensions"][0]["typed_config"]["mutations"]]
-    assert removed == ["x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", "x-llmswitch-budget", "x-llmswitch-egress"]
+    assert removed == ["x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", "x-llmswitch-budget", "x-llmswitch-egress", "x-gateway-model-name"]
     assert hcm(bootstrap)["route_config"]["request_headers_to_remove"] == ["x-llmswitch-budget"]
     assert routes[0]["route"]["retry_policy"]["retry_on"] == "connect-failure,reset,retriable-status-codes"
     clusters = {c["name"]: c for c in bootstrap["static_resources"]["clusters"]}
@@ -106,3 +106,48 @@ def test_one_router_endpoint_per_worker():
     router = envoy_bootstrap(config)["static_resources"]["clusters"][0]
     ports = [e["endpoint"]["address"]["socket_address"]["port_value"] for e in router["load_assignment"]["endpoints"][0]["lb_endpoints"]]
     assert ports == [config.router.port, config.router.port + 1, config.router.port + 2]
+
+
+def picking_config(**picking: object) -> dict:
+    data = base_config()
+    data["endpoint_picking"] = {"enabled": True, **picking}
+    data["models"][1] = {"name": "large-model", "endpoints": ["10.0.0.1:8000", "vllm.llm.svc:8000"]}
+    data["models"].append({"name": "hosted", "endpoints": ["api.example.com:443"], "tls": True})
+    return data
+
+
+def test_replicated_models_get_an_override_host_cluster_that_falls_back_to_envoys_balancing():
+    bootstrap = envoy_bootstrap(loaded(picking_config(fallback_policy="least_request")).config)
+    clusters = {c["name"]: c for c in bootstrap["static_resources"]["clusters"]}
+    large = clusters["model_large-model"]
+    assert "lb_policy" not in large and large["type"] == "STRICT_DNS" and large["dns_lookup_family"] == "V4_PREFERRED"
+    hosts = [e["endpoint"]["address"]["socket_address"] for e in large["load_assignment"]["endpoints"][0]["lb_endpoints"]]
+    assert hosts == [{"address": "10.0.0.1", "port_value": 8000}, {"address": "vllm.llm.svc", "port_value": 8000}]
+    policy = large["load_balancing_policy"]["policies"][0]["typed_extension_config"]
+    assert policy["name"] == "envoy.load_balancing_policies.override_host"
+    override = policy["typed_config"]
+    assert override["override_host_sources"] == [
+        {"metadata": {"key": "envoy.lb", "path": [{"key": "x-gateway-destination-endpoint"}]}},
+        {"header": "x-gateway-destination-endpoint"},
+    ]
+    assert override["selected_host_key"] == {"key": "envoy.lb", "path": [{"key": "x-gateway-destination-endpoint-served"}]}
+    fallback = override["fallback_policy"]["policies"][0]["typed_extension_config"]["name"]
+    assert fallback == "envoy.load_balancing_policies.least_request"
+    # Single-endpoint and hosted (TLS) models keep Envoy's round robin; nothing to pick there.
+    assert clusters["model_small-model"]["lb_policy"] == clusters["model_hosted"]["lb_policy"] == "ROUND_ROBIN"
+    filters = hcm(bootstrap)["http_filters"]
+    assert filters[0]["typed_config"]["metadata_options"] == {"receiving_namespaces": {"untyped": ["envoy.lb"]}}
+    assert filters[1]["typed_config"]["metadata_options"] == {"forwarding_namespaces": {"untyped": ["envoy.lb"]}}
+    removed = [m["remove"] for m in hcm(bootstrap)["early_header_mutation_extensions"][0]["typed_config"]["mutations"]]
+    assert removed[-2:] == ["x-gateway-model-name", "x-gateway-destination-endpoint"]
+
+
+def test_envoy_accepts_the_endpoint_picking_config(tmp_path):
+    for fallback in ("round_robin", "least_request"):
+        path = tmp_path / f"{fallback}.yaml"
+        path.write_text(render_envoy_yaml(loaded(picking_config(fallback_policy=fallback)).config))
+        result = subprocess.run(
+            [envoy_binary(), "--mode", "validate", "-c", str(path), "--disable-hot-restart"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -50,6 +50,14 @@ def test_routing_headers_carry_the_upstream_credential():
     assert reply == built([("x-c", "model_m"), ("x-selected-model", "m"), ("x-llmswitch-decision", "d"), ("authorization", "Bearer k")], None)
 
 
+def test_dynamic_metadata_appended_to_a_reply_sets_the_gie_namespace():
+    headers = responses.routing_headers("x-c", "model_m", "m", "d")
+    picked = {"envoy.lb": {"x-gateway-destination-endpoint": "10.0.0.2:8000,10.0.0.1:8000"}}
+    reply = ProcessingResponse.FromString(responses.routed_body(headers, b"{}") + responses.dynamic_metadata(picked))
+    assert reply.request_body == built([("x-c", "model_m"), ("x-selected-model", "m"), ("x-llmswitch-decision", "d")],
+                                       b"{}").request_body
+    fields = reply.dynamic_metadata.fields["envoy.lb"].struct_value.fields
+    assert fields["x-gateway-destination-endpoint"].string_value == "10.0.0.2:8000,10.0.0.1:8000"
 def test_a_forward_can_remove_client_credentials_and_set_the_models():
     from llmswitch.pipeline import Forward
     from llmswitch.pipeline.plan import RoutePlan, RouteTimings

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from llmswitch.config.schema import BudgetConfig, ModelConfig
 BUDGET_HEADER = names.BUDGET
 _DAY_S = 86400
 ANONYMOUS_TENANT = "-"
+_MAX_TENANTS_SEEN = 1000
 
 
 def request_cost(model: ModelConfig, prompt_tokens: int, completion_tokens: int) -> float:
@@ -56,6 +58,25 @@ class BudgetGuard:
         self.store = store
         self._clock = clock
         self._tenant_by_key = {t.api_key_sha256: t.name for t in config.tenants}
+        self.tenants_seen: OrderedDict[str, None] = OrderedDict()
+        """Tenants that spent lately (bounded), whose budgets `usage` reports."""
+
+    def seen(self, tenant: str) -> None:
+        self.tenants_seen[tenant] = None
+        self.tenants_seen.move_to_end(tenant)
+        if len(self.tenants_seen) > _MAX_TENANTS_SEEN:
+            self.tenants_seen.popitem(last=False)
+
+    async def usage(self) -> list[tuple[str, str, float, float]]:
+        """(scope, tenant or "", spent, limit) of every limit; tenant scopes for each tenant seen lately."""
+        rows = []
+        for index, tenant in enumerate(list(self.tenants_seen) or [ANONYMOUS_TENANT]):
+            for limit, key in zip(self.config.limits, self.keys(tenant), strict=True):
+                per_tenant = limit.scope.startswith("tenant")
+                if per_tenant or index == 0:
+                    spent = await self.store.spent(key.key)
+                    rows.append((limit.scope, tenant if per_tenant else "", spent, limit.amount))
+        return rows
 
     @property
     def active(self) -> bool:

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from llmswitch.config.algorithms import (
     ARTIFACT_FILES,
@@ -121,6 +121,11 @@ class RoutingConfig(StrictModel):
     )
     retries: RetryConfig = RetryConfig()
     outlier_detection: OutlierDetectionConfig = OutlierDetectionConfig()
+    model_name_header: HeaderName | None = Field(
+        "x-gateway-model-name",
+        description="Set to the chosen model's upstream name on routed requests: the header the Gateway API "
+        "Inference Extension's body-based router sets, so an existing GIE gateway can route by it. null: not set.",
+    )
 
 
 class HealthConfig(StrictModel):
@@ -211,9 +216,90 @@ class Pricing(StrictModel):
     output_per_1m: float = Field(ge=0, description="Price per million completion tokens.")
 
 
+def _check_host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"endpoint must be host:port, got {value!r}")
+    return value
+
+
+HostPort = Annotated[str, AfterValidator(_check_host_port)]
+
+
+class EndpointMetricsConfig(StrictModel):
+    """Where and under which Prometheus names a model server reports its load.
+
+    `engine` picks the names vLLM, SGLang or TGI export; `waiting`, `running` and `kv_cache`
+    replace them (each a list of candidates: the first one a server exports is read).
+    """
+
+    engine: Literal["vllm", "sglang", "tgi"] = "vllm"
+    path: str = Field("/metrics", pattern=r"^/", description="The metrics path on each endpoint.")
+    waiting: list[str] | None = Field(None, min_length=1, description="Gauge of queued requests.")
+    running: list[str] | None = Field(None, min_length=1, description="Gauge of requests being served.")
+    kv_cache: list[str] | None = Field(None, description="Gauge of KV-cache use, 0..1 ([] if the server has none).")
+
+
+class AffinityConfig(StrictModel):
+    """Requests of one conversation prefer the endpoint that served its prefix (its KV cache holds it)."""
+
+    enabled: bool = True
+    session_header: HeaderName | None = Field(
+        "x-session-id", description="A request header naming the session; without it the conversation prefix is used."
+    )
+    max_queue_excess: int = Field(
+        2, ge=0, description="Keep affinity while the endpoint's queue is at most this much longer than the best one's."
+    )
+    max_entries: int = Field(100_000, ge=1, description="Conversations remembered (least recently used dropped).")
+    ttl_s: float = Field(600, gt=0, description="How long a conversation is remembered after its last request.")
+
+
+class EndpointPickingConfig(StrictModel):
+    """Load-aware picking among the endpoints of models declared with `endpoints:` (the list form)."""
+
+    enabled: bool = False
+    metrics: EndpointMetricsConfig = EndpointMetricsConfig()
+    scrape_interval_s: float = Field(0.25, gt=0, le=60, description="How often each endpoint's metrics are read.")
+    scrape_timeout_s: float = Field(0.5, gt=0, le=60, description="A scrape that takes longer fails.")
+    stale_after_s: float = Field(
+        2.0, gt=0, le=600, description="Metrics older than this are stale: the endpoint is ranked after fresh ones."
+    )
+    dns_refresh_s: float = Field(5.0, gt=0, description="How often endpoint host names are resolved again.")
+    latency_weighting: bool = Field(
+        True,
+        description="Count each replica's queue in time: (queue + 1) x its recent response time, so a slow "
+        "replica's short queue is not taken for a short wait (needs accounting.enabled, which measures them).",
+    )
+    affinity: AffinityConfig = AffinityConfig()
+    fallback_policy: Literal["round_robin", "least_request"] = Field(
+        "round_robin", description="Envoy's balancing when the router names no endpoint (all metrics stale, router down)."
+    )
+    destination_header: HeaderName = Field(
+        "x-gateway-destination-endpoint", description="The header carrying the picked endpoints (GIE protocol)."
+    )
+    metadata_namespace: str = Field(
+        "envoy.lb", min_length=1, description="Dynamic metadata namespace of the picked endpoints (GIE protocol)."
+    )
+
+    @model_validator(mode="after")
+    def _stale_after_interval(self) -> EndpointPickingConfig:
+        if self.stale_after_s <= self.scrape_interval_s:
+            raise ValueError("stale_after_s must exceed scrape_interval_s")
+        return self
+
+
 class ModelConfig(StrictModel):
     name: Name
-    endpoint: str = Field(description="host:port of the model's server.")
+    endpoint: HostPort | None = Field(None, description="host:port of the model's server.")
+    endpoints: list[HostPort] | None = Field(
+        None,
+        min_length=1,
+        description="Several replicas (host:port each; a DNS name may resolve to several). With endpoint_picking "
+        "enabled the router picks one per request by load.",
+    )
+    metrics: EndpointMetricsConfig | None = Field(
+        None, description="This model's servers' metrics, when they differ from endpoint_picking.metrics."
+    )
     upstream_model: str | None = Field(
         None, min_length=1, description="The model id sent to the upstream in the body; defaults to name."
     )
@@ -251,21 +337,32 @@ class ModelConfig(StrictModel):
         description="max_tokens for anthropic models when a translated request names none (Messages requires one).",
     )
 
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint_is_host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"endpoint must be host:port, got {value!r}")
-        return value
+    @model_validator(mode="after")
+    def _one_endpoint_form(self) -> ModelConfig:
+        if (self.endpoint is None) == (self.endpoints is None):
+            raise ValueError("set either endpoint (one server) or endpoints (a list of replicas)")
+        if self.endpoints is not None and len(set(self.endpoints)) != len(self.endpoints):
+            raise ValueError("endpoints lists the same host:port twice")
+        return self
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """(host, port) of every endpoint, IPv6 brackets removed."""
+        return [(e.rpartition(":")[0].strip("[]"), int(e.rpartition(":")[2])) for e in self.endpoints or [self.endpoint]]
 
     @property
     def host(self) -> str:
-        return self.endpoint.rpartition(":")[0].strip("[]")
+        """The (first) endpoint's host."""
+        return self.addresses[0][0]
 
     @property
     def port(self) -> int:
-        return int(self.endpoint.rpartition(":")[2])
+        return self.addresses[0][1]
+
+    @property
+    def replicated(self) -> bool:
+        """Declared with `endpoints:` and not TLS (a hosted API has no load metrics): endpoint picking applies."""
+        return self.endpoints is not None and not self.tls
 
     @property
     def body_model(self) -> str:
@@ -585,6 +682,7 @@ class Config(StrictModel):
     accounting: AccountingConfig = AccountingConfig()
     budget: BudgetConfig = BudgetConfig()
     semantics: SemanticsConfig = SemanticsConfig()
+    endpoint_picking: EndpointPickingConfig = EndpointPickingConfig()
     model_selection: ModelSelectionConfig = ModelSelectionConfig()
     models: list[ModelConfig] = Field(min_length=1)
     signals: SignalsConfig = SignalsConfig()

@@ -117,14 +117,21 @@ class LocalStack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def start_upstream_stubs(self) -> None:
-        local = {m.name: m.port for m in self.config.models if m.host in _LOCAL_HOSTS}
-        if not local:
-            return
-        stubs = self._spawn(
-            "upstreams", [sys.executable, "-m", "llmswitch.demo.upstream", *(f"{n}={p}" for n, p in local.items())]
-        )
-        for port in local.values():
-            wait_for(lambda port=port: port_open("127.0.0.1", port), f"stub upstream on port {port}", process=stubs)
+        """Stub servers for local endpoints: a stub vLLM replica per endpoint of a replicated model."""
+        models = self.config.models
+        local = {m.name: m.port for m in models if not m.replicated and m.host in _LOCAL_HOSTS}
+        replicas = [(m.name, port) for m in models if m.replicated for host, port in m.addresses if host in _LOCAL_HOSTS]
+        if local:
+            argv = [sys.executable, "-m", "llmswitch.demo.upstream", *(f"{n}={p}" for n, p in local.items())]
+            self._wait_for_ports(self._spawn("upstreams", argv), list(local.values()))
+        if replicas:
+            argv = [sys.executable, "-m", "llmswitch.demo.replica", *(f"{n}={p}" for n, p in replicas)]
+            self._wait_for_ports(self._spawn("replicas", argv), [port for _, port in replicas])
+
+    @staticmethod
+    def _wait_for_ports(process: subprocess.Popen, ports: list[int]) -> None:
+        for port in ports:
+            wait_for(lambda port=port: port_open("127.0.0.1", port), f"stub upstream on port {port}", process=process)
 
     def start_router_process(self) -> None:
         router = self._spawn("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(self.config_path)])
@@ -138,6 +145,7 @@ class LocalStack:
 
     def stop_upstream_stubs(self) -> None:
         self._stop("upstreams")
+        self._stop("replicas")
 
     def start_envoy(self) -> None:
         self.envoy_config_path.write_text(render_envoy_yaml(self.config))
@@ -173,7 +181,7 @@ class LocalStack:
             process.wait()
 
     def stop(self) -> None:
-        for name in ("envoy", "router", "upstreams"):
+        for name in ("envoy", "router", "upstreams", "replicas"):
             self._stop(name)
         for name in list(self.processes):
             self._stop(name)

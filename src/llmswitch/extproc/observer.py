@@ -16,6 +16,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, Proces
 
 from llmswitch import headers as names
 from llmswitch.budget import BUDGET_HEADER, Reservation, request_cost
+from llmswitch.envoy_config import SERVED_ENDPOINT_KEY
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.protocols.usage import SseUsageScanner, Usage, json_usage
 from llmswitch.telemetry import Telemetry
@@ -28,6 +29,15 @@ def header_map(message: HttpHeaders) -> dict[str, str]:
     return {
         h.key: h.raw_value.decode("utf-8", "replace") if h.raw_value else h.value for h in message.headers.headers
     }
+
+
+def served_endpoint(request: ProcessingRequest, namespace: str) -> str | None:
+    """The host Envoy's override-host policy sent the request to (`selected_host_key`), if it reported one."""
+    metadata = request.metadata_context.filter_metadata
+    if namespace not in metadata:
+        return None
+    fields = metadata[namespace].fields
+    return fields[SERVED_ENDPOINT_KEY].string_value or None if SERVED_ENDPOINT_KEY in fields else None
 
 
 @dataclass
@@ -57,6 +67,9 @@ class ResponseObserver:
         self.body_overflow = False
         self.complete = False
         self.finished = False
+        self.tenant: str | None = None
+        self.endpoint: str | None = None
+        """The replica that served the request, as Envoy's load balancer reported it (endpoint picking)."""
 
     def observe(self, request: ProcessingRequest) -> bool:
         """Take one message; True once the response has ended (Envoy closes the stream only later)."""
@@ -69,8 +82,10 @@ class ResponseObserver:
             self.prompt_estimate = int(length) // BYTES_PER_TOKEN if length.isdigit() else 0
             budget = headers.get(BUDGET_HEADER)
             self.reservation = Reservation.from_header(budget) if budget else None
+            self.tenant = self.guard.tenant(headers)
         elif kind == "response_headers":
             self.ttfb_ns = perf_counter_ns() - self.started_ns
+            self.endpoint = served_endpoint(request, self.pipeline.config.endpoint_picking.metadata_namespace)
             headers = header_map(request.response_headers)
             self.status = int(headers.get(":status", "0") or 0)
             if headers.get("content-type", "").startswith("text/event-stream"):
@@ -115,11 +130,17 @@ class ResponseObserver:
             return  # the model left the config during a reload
         health = self.pipeline.health
         health.record(outcome.model, ok=outcome.status < 500)
+        if self.endpoint is not None and self.pipeline.endpoints is not None:
+            self.pipeline.endpoints.served(outcome.model, self.endpoint, outcome.status, outcome.duration_s)
         self.telemetry.metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
         cost = request_cost(model, *outcome.usage) if outcome.usage is not None else None
         self.telemetry.response(outcome.model, outcome.status, outcome.usage, cost, outcome.ttfb_s, outcome.duration_s)
         if outcome.usage_estimated:
             self.telemetry.metrics.usage_estimated.labels(outcome.model).inc()
+        if cost is not None and self.tenant is not None:
+            metrics = self.telemetry.metrics
+            metrics.tenant_cost.labels(metrics.tenant_label(self.tenant)).inc(cost)
+            self.guard.seen(self.tenant)
         if self.reservation is not None:
             if outcome.status >= 400:
                 actual = 0.0

@@ -27,6 +27,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
     TrailersResponse,
 )
 from envoy.type.v3.http_status_pb2 import HttpStatus
+from google.protobuf.struct_pb2 import Struct
 
 from llmswitch import headers as names
 from llmswitch.pipeline.plan import Continue, Forward, Respond
@@ -41,6 +42,7 @@ def _number(message: type, field: str) -> int:
 
 
 _REQUEST_BODY = _number(ProcessingResponse, "request_body")
+_DYNAMIC_METADATA = _number(ProcessingResponse, "dynamic_metadata")
 _BODY_RESPONSE = _number(BodyResponse, "response")
 _HEADER_MUTATION = _number(CommonResponse, "header_mutation")
 _BODY_MUTATION = _number(CommonResponse, "body_mutation")
@@ -81,13 +83,26 @@ def remove_headers(names: Iterable[str]) -> bytes:
 
 @lru_cache(maxsize=4096)
 def routing_headers(
-    cluster_header: str, cluster: str, model: str, decision: str, credential: tuple[str, str] | None = None
+    cluster_header: str,
+    cluster: str,
+    model: str,
+    decision: str,
+    credential: tuple[str, str] | None = None,
+    model_headers: tuple[tuple[str, str], ...] = (),
 ) -> bytes:
     """The headers that send a request to its model; cached, as few (model, decision) pairs exist."""
-    pairs = [(cluster_header, cluster), (names.SELECTED_MODEL, model), (names.DECISION, decision)]
+    pairs = [(cluster_header, cluster), (names.SELECTED_MODEL, model), (names.DECISION, decision), *model_headers]
     if credential is not None:
         pairs.append(credential)
     return set_headers(pairs)
+
+
+def dynamic_metadata(namespaces: dict[str, dict[str, str]]) -> bytes:
+    """A serialized `ProcessingResponse.dynamic_metadata` field: appended to any reply, it sets that metadata."""
+    metadata = Struct()
+    for namespace, values in namespaces.items():
+        metadata.fields[namespace].struct_value.update(values)
+    return _field(_DYNAMIC_METADATA, metadata.SerializeToString())
 
 
 @lru_cache(maxsize=4096)
@@ -157,12 +172,15 @@ def reply(result: Forward | Respond | Continue, cluster_header: str = "") -> byt
     """The reply that carries out what the pipeline decided."""
     if isinstance(result, Forward):
         plan = result.plan
-        headers = routing_headers(cluster_header, plan.model.cluster, plan.model.name, plan.decision, result.credential)
+        headers = routing_headers(
+            cluster_header, plan.model.cluster, plan.model.name, plan.decision, result.credential, result.model_headers
+        )
         if result.headers:
             headers += set_headers(result.headers)
         if result.remove_headers:
             headers += remove_headers(result.remove_headers)
-        return routed_body(headers, result.body)
+        reply = routed_body(headers, result.body)
+        return reply + dynamic_metadata(result.metadata) if result.metadata else reply
     if isinstance(result, Respond):
         return immediate(result.status, result.body, result.details, result.content_type, result.headers)
     return continue_request_headers(result.remove_headers)

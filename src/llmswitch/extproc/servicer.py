@@ -3,7 +3,8 @@
 A stream whose first message has `observability_mode` set comes from the response-observer filter
 and is handed to `ResponseObserver`; it gets no replies. One whose first message carries the
 upstream host's metadata comes from a model cluster's upstream filter: `UpstreamProcessor`
-translates that attempt.
+translates that attempt. One whose request body streams full duplex comes from a Gateway API
+Inference Extension gateway (llmswitch as its endpoint picker): `StreamedRequestProcessor`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, Proces
 
 from llmswitch.extproc import responses
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
+from llmswitch.extproc.streamed import StreamedRequestProcessor, is_full_duplex
 from llmswitch.extproc.upstream import UpstreamProcessor, is_upstream_stream
 from llmswitch.pipeline import HttpRequest, RoutingPipeline
 from llmswitch.telemetry import Telemetry
@@ -90,6 +92,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         end = "reset"
         try:
             processor: RequestProcessor | None = None
+            streamed: StreamedRequestProcessor | None = None
             observer: ResponseObserver | None = None
             upstream: UpstreamProcessor | None = None
             # A routing stream ends when Envoy half-closes it; the generated Envoy config makes Envoy
@@ -100,6 +103,9 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             async for request in request_iterator:
                 if processor is not None:
                     yield await processor.handle(request)
+                elif streamed is not None:
+                    for reply in await streamed.handle(request):
+                        yield reply
                 elif observer is not None:
                     if observer.observe(request):
                         break
@@ -112,6 +118,10 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                 elif is_upstream_stream(request):
                     upstream = UpstreamProcessor(pipeline)
                     yield upstream.handle(request)
+                elif is_full_duplex(request):  # a GIE gateway: llmswitch as its endpoint picker
+                    streamed = StreamedRequestProcessor(pipeline, self._telemetry)
+                    for reply in await streamed.handle(request):
+                        yield reply
                 else:
                     processor = RequestProcessor(pipeline)
                     yield await processor.handle(request)
@@ -120,6 +130,8 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             stats.stream_ended(end)
             if observer is not None:
                 self.observer_tasks.spawn(observer)
+            elif streamed is not None and streamed.observer.model is not None:
+                self.observer_tasks.spawn(streamed.observer)
 
 
 SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor"

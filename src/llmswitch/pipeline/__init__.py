@@ -18,7 +18,7 @@ from llmswitch import headers as names
 from llmswitch.budget import BudgetGuard
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import LoadedConfig
-from llmswitch.config.schema import ModelConfig
+from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.actions import Exchange, build_actions
 from llmswitch.pipeline.egress import Egress
@@ -31,6 +31,7 @@ from llmswitch.protocols.openai_models import is_models_list, model_list
 from llmswitch.protocols.paths import API_PATHS, client_api
 
 if TYPE_CHECKING:
+    from llmswitch.endpoints import EndpointPicker
     from llmswitch.semantics import SemanticEngine
     from llmswitch.telemetry import Telemetry
 
@@ -53,6 +54,7 @@ class RoutingPipeline:
         budget_store: BudgetStore | None = None,
         analyzer: SemanticEngine | None = None,
         telemetry: Telemetry | None = None,
+        endpoints: EndpointPicker | None = None,
     ) -> None:
         self.loaded = loaded
         config = loaded.config
@@ -62,11 +64,12 @@ class RoutingPipeline:
         self.health = health or HealthTracker(config.health)
         self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
         self.egress = Egress(loaded)
+        self.endpoints = endpoints
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
-        self._actions = build_actions(config, self.budget, metrics)
+        self._actions = build_actions(config, self.budget, metrics, _endpoint_pick(config, endpoints))
         self._no_actions = self._actions[""]
         self.max_body_bytes = config.router.max_body_bytes
-        self._removed_headers = names.routing_headers(config.routing.cluster_header)
+        self._removed_headers = names.routing_headers(config.routing.cluster_header, *names.gateway_headers(config))
 
     def model(self, name: str) -> ModelConfig:
         return self.router.models[name]
@@ -145,6 +148,15 @@ class RoutingPipeline:
         if self.telemetry is not None:
             self.telemetry.rejected(request.headers, request.started_ns, err)
         return Respond(err.status, err.body_for(client_api(request.path) or "chat"), f"llmswitch_{err.code}")
+
+
+def _endpoint_pick(config: Config, picker: EndpointPicker | None):
+    """The endpoint-pick action, when endpoint picking is on (imported only then)."""
+    if picker is None or not config.endpoint_picking.enabled:
+        return None
+    from llmswitch.endpoints import PickEndpoint
+
+    return PickEndpoint(picker, config)
 
 
 __all__ = [

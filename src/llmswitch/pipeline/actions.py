@@ -34,6 +34,8 @@ class Exchange:
     """An action changed `plan.data`: the body must be rendered again."""
     upstream_headers: list[tuple[str, str]] = field(default_factory=list)
     """Headers to set on the upstream request, beyond the routing headers."""
+    dynamic_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Envoy dynamic metadata to set, by namespace (the picked endpoint under `envoy.lb`)."""
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -85,10 +87,16 @@ def downgrade_model(config: Config) -> ModelConfig:
     return min(config.models, key=lambda m: (m.pricing.input_per_1m + m.pricing.output_per_1m) if m.pricing else 0.0)
 
 
-def build_actions(config: Config, guard: BudgetGuard, metrics: RouterMetrics | None) -> dict[str, list[Action]]:
-    """decision name -> its actions, in the order they run (`""`: requests no decision routed)."""
+def build_actions(
+    config: Config, guard: BudgetGuard, metrics: RouterMetrics | None, endpoint_pick: Action | None = None
+) -> dict[str, list[Action]]:
+    """decision name -> its actions, in the order they run (`""`: requests no decision routed).
+
+    The endpoint pick runs last: it picks a replica of the model the other actions settled on."""
     shared: list[Action] = []
     if guard.active:
         shared.append(BudgetAdmission(guard, downgrade_model(config), metrics))
+    if endpoint_pick is not None:
+        shared.append(endpoint_pick)
     names = ["", *(d.name for d in config.decisions)]
     return {name: list(shared) for name in names}

@@ -48,6 +48,8 @@ class Egress:
     def __init__(self, loaded: LoadedConfig) -> None:
         config = loaded.config
         self.credentials = upstream_credentials(loaded)
+        name_header = config.routing.model_name_header
+        self.model_headers = {m.name: ((name_header, m.body_model),) if name_header else () for m in config.models}
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
 
     def prepare(self, data: dict[str, Any], model: ModelConfig, api: str) -> bool:
@@ -85,16 +87,17 @@ class Egress:
     def forward(self, exchange: Exchange) -> Forward:
         plan = exchange.plan
         model = plan.model
+        extras = {"model_headers": self.model_headers[model.name], "metadata": exchange.dynamic_metadata or None}
         if plan.api is None:  # a path that is not routed by content: passed to the named model as it is
             plan.body = self.render_body(plan.data, model, "", exchange.body_changed)
-            return Forward(plan, plan.body, exchange.upstream_headers)
+            return Forward(plan, plan.body, exchange.upstream_headers, **extras)
         target = model.wire_api(plan.api)
         if target != plan.api:  # translated per attempt by the model cluster's upstream filter
             # Translated here too, only to refuse what the model's API cannot express before anything is sent.
             translate_request(plan.data, plan.api, target, default_max_tokens=model.default_max_tokens)
             plan.body = dump_json(plan.data) if exchange.body_changed else None
             exchange.upstream_headers.append((names.EGRESS, plan.api))
-            return Forward(plan, plan.body, exchange.upstream_headers)
+            return Forward(plan, plan.body, exchange.upstream_headers, **extras)
         plan.body = self.render_body(plan.data, model, plan.api, exchange.body_changed)
         credential, remove = self.credential_headers(model, exchange.headers)
         path = upstream_path(model.base_path, target, exchange.request.path)
@@ -102,4 +105,4 @@ class Egress:
             exchange.upstream_headers.append((":path", path))
         if target == "messages" and "anthropic-version" not in exchange.headers:
             exchange.upstream_headers.append(("anthropic-version", model.anthropic_version))
-        return Forward(plan, plan.body, exchange.upstream_headers, credential, remove)
+        return Forward(plan, plan.body, exchange.upstream_headers, credential, remove, **extras)

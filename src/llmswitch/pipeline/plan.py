@@ -19,6 +19,10 @@ class HttpRequest:
     method: str
     body: bytes = b""
     started_ns: int = 0
+    endpoint_subset: tuple[str, ...] | None = None
+    """Behind a GIE gateway: the endpoints it allows (its subset hint); None: every replica of the model."""
+    endpoint_required: bool = False
+    """Behind a GIE gateway, which cannot balance by itself: a routed request must name an endpoint."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,10 @@ class Forward:
     credential: tuple[str, str] | None = None
     """The upstream credential header (name, value) of the chosen model, if it has one."""
     remove_headers: list[str] = field(default_factory=list)
+    model_headers: tuple[tuple[str, str], ...] = ()
+    """Headers fixed per model (the GIE model-name header): the reply caches them serialized."""
+    metadata: dict[str, dict[str, str]] | None = None
+    """Envoy dynamic metadata to set, by namespace (the picked endpoint, GIE's `envoy.lb`)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from llmswitch.telemetry.route_stats import RouteStats
 
+MAX_TENANT_LABELS = 1000
 _RESPONSE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -55,6 +56,18 @@ class RouterMetrics:
             "Requests routed without semantics because the encoder missed semantics.timeout_ms.",
             registry=r,
         )
+        self.tenant_cost = Counter(
+            "llmswitch_tenant_cost",
+            f"Cost of model responses by tenant (at most {MAX_TENANT_LABELS} tenants, the rest as \"other\").",
+            ["tenant"],
+            registry=r,
+        )
+        self.budget_spent = Gauge(
+            "llmswitch_budget_spent", "Spend counted against a budget limit, by scope and tenant.", ["scope", "tenant"],
+            registry=r,
+        )
+        self.budget_limit = Gauge("llmswitch_budget_limit", "The budget limit of each scope.", ["scope"], registry=r)
+        self._tenants: set[str] = set()
         self.budget_downgrades = Counter(
             "llmswitch_budget_downgrades", "Requests sent to the downgrade model because a budget ran out.", registry=r
         )
@@ -72,6 +85,15 @@ class RouterMetrics:
         self.config_info = Gauge(
             "llmswitch_config_info", "The config in use (value 1), by content hash.", ["sha256", "source"], registry=r
         )
+
+    def tenant_label(self, tenant: str) -> str:
+        """The tenant as a label value; past MAX_TENANT_LABELS distinct tenants, "other" (bounded series)."""
+        if tenant in self._tenants:
+            return tenant
+        if len(self._tenants) >= MAX_TENANT_LABELS:
+            return "other"
+        self._tenants.add(tenant)
+        return tenant
 
     def set_config(self, sha256: str, source: str) -> None:
         self.config_info.clear()

@@ -115,7 +115,8 @@ def _bearer(env: str | None) -> dict[str, str]:
 
 def model_endpoint(model: ModelConfig) -> Endpoint:
     scheme = "https" if model.tls else "http"
-    return Endpoint(f"{scheme}://{model.endpoint}/v1/chat/completions", model.body_model, _bearer(model.api_key_env))
+    address = model.endpoint or model.endpoints[0]
+    return Endpoint(f"{scheme}://{address}/v1/chat/completions", model.body_model, _bearer(model.api_key_env))
 
 
 def prompt_text(query: Query) -> str:
