@@ -85,6 +85,8 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
         await asyncio.gather(*background, return_exceptions=True)
     await processor.observer_tasks.drain()
     await state.budget_store.close()
+    if state.cache_store is not None:
+        await state.cache_store.close()
     telemetry.shutdown()
     log.info("stopped")
 

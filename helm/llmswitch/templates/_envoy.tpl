@@ -148,7 +148,7 @@ static_resources:
             typed_config:
               '@type': type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation
               mutations:
-              {{- range list $routing.cluster_header "x-selected-model" "x-llmswitch-decision" "x-llmswitch-budget" }}
+              {{- range list $routing.cluster_header "x-selected-model" "x-llmswitch-decision" "x-llmswitch-budget" "x-llmswitch-cache-key" }}
               - remove: {{ . | toJson }}
               {{- end }}
           route_config:
@@ -172,9 +172,10 @@ static_resources:
                 route:
                   cluster: {{ include "llmswitch.envoy.modelCluster" $config.default_model | toJson }}
                   {{- include "llmswitch.envoy.upstream" $routing | nindent 18 }}
-            # Internal to Envoy and the router: the observer reads it, the model never sees it.
+            # Internal to Envoy and the router: the observer reads them, the model never sees them.
             request_headers_to_remove:
             - x-llmswitch-budget
+            - x-llmswitch-cache-key
             {{- if $routing.response_headers }}
             # The routing result, copied from the routed request into the client's response.
             response_headers_to_add:

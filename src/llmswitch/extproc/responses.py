@@ -44,6 +44,7 @@ _BODY_RESPONSE = _number(BodyResponse, "response")
 _HEADER_MUTATION = _number(CommonResponse, "header_mutation")
 _BODY_MUTATION = _number(CommonResponse, "body_mutation")
 _SET_HEADERS = _number(HeaderMutation, "set_headers")
+_REMOVE_HEADERS = _number(HeaderMutation, "remove_headers")
 _NEW_BODY = _number(BodyMutation, "body")
 _CLEAR_ROUTE_CACHE = CommonResponse(clear_route_cache=True).SerializeToString()
 
@@ -70,6 +71,11 @@ def header(name: str, value: str | bytes) -> HeaderValueOption:
 def set_headers(pairs: Iterable[tuple[str, str | bytes]]) -> bytes:
     """Serialized `HeaderMutation.set_headers` entries; entries concatenate, so these do too."""
     return b"".join(_field(_SET_HEADERS, header(name, value).SerializeToString()) for name, value in pairs)
+
+
+def remove_headers(names: Iterable[str]) -> bytes:
+    """Serialized `HeaderMutation.remove_headers` entries; they concatenate with `set_headers` output."""
+    return b"".join(_field(_REMOVE_HEADERS, name.encode()) for name in names)
 
 
 @lru_cache(maxsize=4096)
@@ -148,6 +154,8 @@ def reply(result: Forward | Respond | Continue, cluster_header: str = "") -> byt
         headers = routing_headers(cluster_header, plan.model.cluster, plan.model.name, plan.decision, result.credential)
         if result.headers:
             headers += set_headers(result.headers)
+        if result.remove_headers:
+            headers += remove_headers(result.remove_headers)
         return routed_body(headers, result.body)
     if isinstance(result, Respond):
         return immediate(result.status, result.body, result.details, result.content_type, result.headers)

@@ -18,6 +18,7 @@ from llmswitch import headers as names
 from llmswitch.budget import BudgetGuard
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import LoadedConfig
+from llmswitch.config.cache import CacheConfig
 from llmswitch.config.schema import ModelConfig
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.actions import Exchange, build_actions
@@ -29,8 +30,10 @@ from llmswitch.protocols.errors import RequestError, bad_request, headers_too_la
 from llmswitch.protocols.openai_models import is_models_list, model_list
 
 if TYPE_CHECKING:
+    from llmswitch.cache import CacheStore, ResponseCache
     from llmswitch.semantics import SemanticEngine
     from llmswitch.telemetry import Telemetry
+    from llmswitch.telemetry.metrics import RouterMetrics
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class RoutingPipeline:
         budget_store: BudgetStore | None = None,
         analyzer: SemanticEngine | None = None,
         telemetry: Telemetry | None = None,
+        cache_store: CacheStore | None = None,
     ) -> None:
         self.loaded = loaded
         config = loaded.config
@@ -62,10 +66,24 @@ class RoutingPipeline:
         self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
         self.egress = Egress(loaded)
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
-        self._actions = build_actions(config, self.budget, metrics)
-        self._no_actions = self._actions[""]
+        self.cache = self._response_cache(cache_store, metrics)
+        from llmswitch.plugins import build_plugins  # plugins import the pipeline's actions
+
+        self._actions = build_actions(config, self.budget, metrics, build_plugins(config, metrics, self.cache))
+        self._no_actions = self._actions[PASSTHROUGH_DECISION]
         self.max_body_bytes = config.router.max_body_bytes
         self._removed_headers = names.routing_headers(config.routing.cluster_header)
+
+    def _response_cache(self, store: CacheStore | None, metrics: RouterMetrics | None) -> ResponseCache | None:
+        """The response cache, when some decision's requests are cached; its store outlives reloads (RouterState)."""
+        config = self.config
+        if not config.cache_settings():
+            return None
+        from llmswitch.cache import ResponseCache, build_store
+
+        store = store or build_store(config.cache or CacheConfig())
+        window = self.analyzer.window if self.analyzer is not None else None
+        return ResponseCache(config, store, self.budget, self.analyzer, metrics, window)
 
     def model(self, name: str) -> ModelConfig:
         return self.router.models[name]
@@ -117,6 +135,8 @@ class RoutingPipeline:
             for action in self._actions.get(plan.decision, self._no_actions):
                 answer = await action.apply(exchange)
                 if answer is not None:
+                    if self.telemetry is not None:
+                        self.telemetry.answered(request.headers, request.started_ns, exchange.plan, answer)
                     return answer
             forward = self.egress.forward(exchange)
         except RequestError as err:

@@ -51,4 +51,8 @@ class Egress:
     def forward(self, exchange: Exchange) -> Forward:
         plan = exchange.plan
         plan.body = self.render_body(plan.data, plan.model, exchange.body_changed)
-        return Forward(plan, plan.body, exchange.upstream_headers, self.credentials.get(plan.model.name))
+        credential = self.credentials.get(plan.model.name)
+        removed = exchange.removed_headers
+        if credential is not None and credential[0] in removed:
+            removed = [name for name in removed if name != credential[0]]  # the router's credential replaces it
+        return Forward(plan, plan.body, exchange.upstream_headers, credential, removed)
