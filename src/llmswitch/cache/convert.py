@@ -124,7 +124,8 @@ def _choice_chunks(choice: dict[str, Any]) -> list[dict[str, Any]]:
     def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
         return {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
 
-    chunks = [chunk({"role": message.get("role", "assistant"), "content": ""})]
+    first_content = "" if isinstance(message.get("content"), str) else None
+    chunks = [chunk({"role": message.get("role", "assistant"), "content": first_content})]
     for field in _TEXT_FIELDS:
         if message.get(field):
             logprobs = choice.get("logprobs") if field == "content" else None
@@ -168,9 +169,9 @@ def _merge_choice(state: dict[str, Any], choice: dict[str, Any]) -> None:
 
 
 def _completed_choice(state: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": state.get("role", "assistant"), "content": state.get("content")}
-    if "content" not in state and "tool_calls" not in state and "function_call" not in state:
-        message["content"] = ""
+    calls = "tool_calls" in state or "function_call" in state
+    content = state.get("content") or (None if calls else "")
+    message: dict[str, Any] = {"role": state.get("role", "assistant"), "content": content}
     for field in _TEXT_FIELDS[1:]:
         if field in state:
             message[field] = state[field]

@@ -4,10 +4,11 @@ Entries are plain keys with a TTL (`{prefix}:e:{key}`). Each semantic partition'
 a Redis stream (`{prefix}:v:{partition}`, capped at `semantic.max_vectors` entries, its TTL renewed
 on every store), and each router process mirrors the streams it searches into a local
 `VectorIndex`: a lookup reads the exact key and the stream entries added since the last one in a
-single round trip, and searches the mirror in process. Debian's redis-server has no vector search
-(that is Redis Stack); the mirror keeps the search exact, costs one round trip per lookup whatever
-the partition's size, and its memory is bounded by `semantic.max_vectors` per process (least
-recently searched partitions are dropped and read again when next needed).
+single round trip (at most `SYNC_PAGE` of them, so a large partition is caught up over a few
+lookups instead of one slow read), and searches the mirror in process. Debian's redis-server has
+no vector search (that is Redis Stack); the mirror keeps the search exact, costs one round trip per
+lookup whatever the partition's size, and its memory is bounded by `semantic.max_vectors` per
+process (least recently searched partitions are dropped and read again when next needed).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from llmswitch.config.cache import CacheStoreConfig, SemanticCacheConfig
 
 VECTOR_DTYPE = np.float16
 """Stored embeddings: half precision, about 1e-3 on a cosine similarity."""
+SYNC_PAGE = 1000
+"""Stream entries read per lookup (about 800 KB at 384 dimensions)."""
 
 
 class RedisStore:
@@ -47,7 +50,7 @@ class RedisStore:
         last = self._seen.get(partition)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.get(self._entry(key))
-            pipe.xrange(self._vectors(partition), min=b"(" + last if last else "-", max="+")
+            pipe.xrange(self._vectors(partition), min=b"(" + last if last else "-", max="+", count=SYNC_PAGE)
             value, rows = await pipe.execute()
         self._mirror(partition, rows)
         return value
