@@ -18,7 +18,6 @@ from llmswitch.config import ConfigError, LoadedConfig, parse_config
 from llmswitch.config.cache import CacheConfig
 from llmswitch.envoy_config import envoy_bootstrap
 from llmswitch.health import HealthTracker
-
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
 

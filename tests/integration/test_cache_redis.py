@@ -29,7 +29,9 @@ def test_two_router_processes_share_cached_answers(tmp_path):
             assert "x-llmswitch-cache" not in first.headers
             store = redis.Redis.from_url(url)
             assert wait_until(lambda: store.keys("shared:e:*"))
-            answers = [client.chat.completions.with_raw_response.create(model="auto", messages=messages) for _ in range(6)]
+            answers = [
+                client.chat.completions.with_raw_response.create(model="auto", messages=messages) for _ in range(6)
+            ]
             hit = ("llmswitch_cache_hits_total", (("decision", "default"), ("match", "exact")))
             stored = ("llmswitch_cache_stores_total", (("decision", "default"),))
             metrics = [scrape_metrics(stack, worker) for worker in (0, 1)]

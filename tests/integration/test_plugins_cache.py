@@ -33,12 +33,27 @@ def plugin_config(ports: list[int]) -> dict:
         {"type": "header_mutation", "set": {"x-team": "code"}, "remove": ["x-debug"]},
     ]
     data["decisions"] += [
-        {"name": "qwen", "priority": 200, "rules": mode("qwen"), "modelRefs": [{"model": "qwen-model"}],
-         "plugins": [{"type": "reasoning", "enabled": False}]},
-        {"name": "semantic", "priority": 200, "rules": mode("semantic"), "modelRefs": [{"model": "small-model"}],
-         "plugins": [{"type": "cache", "semantic": True, "similarity_threshold": 0.95}]},
-        {"name": "short", "priority": 200, "rules": mode("short"), "modelRefs": [{"model": "small-model"}],
-         "plugins": [{"type": "cache", "ttl_s": 1}]},
+        {
+            "name": "qwen",
+            "priority": 200,
+            "rules": mode("qwen"),
+            "modelRefs": [{"model": "qwen-model"}],
+            "plugins": [{"type": "reasoning", "enabled": False}],
+        },
+        {
+            "name": "semantic",
+            "priority": 200,
+            "rules": mode("semantic"),
+            "modelRefs": [{"model": "small-model"}],
+            "plugins": [{"type": "cache", "semantic": True, "similarity_threshold": 0.95}],
+        },
+        {
+            "name": "short",
+            "priority": 200,
+            "rules": mode("short"),
+            "modelRefs": [{"model": "small-model"}],
+            "plugins": [{"type": "cache", "ttl_s": 1}],
+        },
     ]
     data["cache"] = {}
     data["semantics"] = {"timeout_ms": 10000}

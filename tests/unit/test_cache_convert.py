@@ -53,23 +53,63 @@ def test_an_upstream_stream_merges_into_one_completion():
     chunks = [
         {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
         {"choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]},
-        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "look", "arguments": ""}}]}, "finish_reason": None}]},
-        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": "up", "arguments": '{"q": '}}]}, "finish_reason": None}]},
-        {"choices": [{"index": 0, "delta": {"content": "lo", "tool_calls": [{"index": 0, "function": {"arguments": '"x"}'}}]}, "finish_reason": "tool_calls"}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "look", "arguments": ""},
+                            }
+                        ]
+                    },
+                    "finish_reason": None,
+                }
+            ]
+        },
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"name": "up", "arguments": '{"q": '}}]},
+                    "finish_reason": None,
+                }
+            ]
+        },
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": "lo", "tool_calls": [{"index": 0, "function": {"arguments": '"x"}'}}]},
+                    "finish_reason": "tool_calls",
+                }
+            ]
+        },
         {"choices": [], "usage": USAGE},
     ]
-    stream = b"".join(b"data: " + orjson.dumps({**BASE, "object": "chat.completion.chunk", **c}) + b"\r\n\r\n" for c in chunks)
+    stream = b"".join(
+        b"data: " + orjson.dumps({**BASE, "object": "chat.completion.chunk", **c}) + b"\r\n\r\n" for c in chunks
+    )
     stream += b": keep-alive\r\n\r\ndata: [DONE]\r\n\r\n"
     assert CHAT.complete_stream(stream)
     merged = orjson.loads(CHAT.to_json(stream))
     assert merged == completion(choice(content="Hello", finish="tool_calls", tool_calls=[TOOL_CALL]), usage=USAGE)
 
 
+UNFINISHED = (
+    b'data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}'
+)
+
+
 @pytest.mark.parametrize(
     "stream",
     [
-        b'data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"cut"},"finish_reason":null}]}\n\n',
-        b'data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: [DONE]\n\n',
+        UNFINISHED + b"\n\n",  # cut before [DONE]
+        UNFINISHED + b"\n\ndata: [DONE]\n\n",  # no finish reason
         b'data: {"error":{"message":"overloaded"}}\n\ndata: [DONE]\n\n',
         b"data: [DONE]\n\n",
         b"",

@@ -34,7 +34,9 @@ def ticket_of(result: Forward) -> str | None:
     return next((value for name, value in result.headers if name == names.CACHE_KEY), None)
 
 
-async def store_answer(pipeline: RoutingPipeline, result: Forward, body: bytes = COMPLETION, ctype: str = "application/json") -> None:
+async def store_answer(
+    pipeline: RoutingPipeline, result: Forward, body: bytes = COMPLETION, ctype: str = "application/json"
+) -> None:
     """What the response observer does when the upstream answer has passed."""
     recorder = pipeline.cache.recorder(ticket_of(result))
     recorder.on_headers(200, ctype)

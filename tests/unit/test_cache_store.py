@@ -100,7 +100,15 @@ def test_vector_index_drops_least_recently_searched_partitions_past_its_limit():
 def test_keys_ignore_stream_fields_and_separate_everything_that_changes_the_answer():
     data = {"model": "auto", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}
     base = cache_keys("chat", "d", "m", "t", data, [], True)
-    same = cache_keys("chat", "d", "m", "t", {**data, "stream": True, "stream_options": {"include_usage": True}, "user": "u"}, [], True)
+    same = cache_keys(
+        "chat",
+        "d",
+        "m",
+        "t",
+        {**data, "stream": True, "stream_options": {"include_usage": True}, "user": "u"},
+        [],
+        True,
+    )
     assert same == base
     assert cache_keys("chat", "d", "m", "other-tenant", data, [], True).exact != base.exact
     assert cache_keys("chat", "d", "m2", "t", data, [], True).exact != base.exact
@@ -117,7 +125,10 @@ def test_only_a_conversation_ending_in_a_user_turn_is_matched_semantically():
     tool_turn = {"messages": [{"role": "user", "content": "q"}, {"role": "tool", "content": "r", "tool_call_id": "1"}]}
     assert cache_keys("chat", "d", "m", "t", tool_turn, [], True).partition is None
     assert cache_keys("responses", "d", "m", "t", {"input": "a question"}, [], True).partition is not None
-    assert cache_keys("messages", "d", "m", "t", {"messages": [{"role": "user", "content": "q"}]}, [], False).partition is None
+    assert (
+        cache_keys("messages", "d", "m", "t", {"messages": [{"role": "user", "content": "q"}]}, [], False).partition
+        is None
+    )
 
 
 def test_cache_control_directives():
@@ -134,7 +145,12 @@ def test_ticket_round_trip_keeps_the_embedding_to_half_precision():
     assert len(header) < 1200
     parsed = Ticket.parse(header)
     assert (parsed.key, parsed.decision, parsed.model, parsed.api, parsed.ttl_s, parsed.partition) == (
-        "k" * 40, "code", "large-model", "chat", 30, "p" * 40
+        "k" * 40,
+        "code",
+        "large-model",
+        "chat",
+        30,
+        "p" * 40,
     )
     assert float(parsed.vector @ vector) == pytest.approx(1.0, abs=1e-3)
     assert Ticket.parse(Ticket("k", "d", "m", "chat", 1.5).header()).vector is None

@@ -86,7 +86,11 @@ def parameters(**config: object) -> Parameters:
     ("api", "body", "expected"),
     [
         ("chat", {"max_tokens": 5000}, {"max_tokens": 1000}),
-        ("chat", {"max_tokens": 5000, "max_completion_tokens": 300}, {"max_tokens": 1000, "max_completion_tokens": 300}),
+        (
+            "chat",
+            {"max_tokens": 5000, "max_completion_tokens": 300},
+            {"max_tokens": 1000, "max_completion_tokens": 300},
+        ),
         ("chat", {}, {"max_completion_tokens": 1000}),
         ("responses", {"max_output_tokens": 4000}, {"max_output_tokens": 1000}),
         ("responses", {}, {"max_output_tokens": 1000}),
@@ -101,7 +105,9 @@ def test_the_max_tokens_cap_reaches_each_apis_output_field(api, body, expected):
 
 def test_parameters_set_default_clamp_and_remove_in_order():
     plugin = parameters(
-        set={"top_p": 0.9}, defaults={"temperature": 0.3, "seed": 7}, clamp={"temperature": {"min": 0, "max": 1}},
+        set={"top_p": 0.9},
+        defaults={"temperature": 0.3, "seed": 7},
+        clamp={"temperature": {"min": 0, "max": 1}},
         remove=["logit_bias", "max_tokens"],
     )
     body = {"temperature": 1.7, "logit_bias": {"1": 2}, "max_tokens": 10, "max_completion_tokens": 20}
@@ -126,7 +132,12 @@ OFF = ReasoningSetting(False)
 
 
 @pytest.mark.parametrize(
-    ("api", "field"), [("chat", ("reasoning_effort",)), ("responses", ("reasoning", "effort")), ("messages", ("output_config", "effort"))]
+    ("api", "field"),
+    [
+        ("chat", ("reasoning_effort",)),
+        ("responses", ("reasoning", "effort")),
+        ("messages", ("output_config", "effort")),
+    ],
 )
 def test_openai_family_sets_effort_in_each_api_and_drops_what_reasoning_models_reject(api, field):
     body = {"temperature": 0.2, "top_p": 0.5, "logprobs": True}
@@ -159,7 +170,9 @@ def test_qwen3_and_deepseek_switch_thinking_with_chat_template_kwargs(api):
     assert body["chat_template_kwargs"]["enable_thinking"] is False
 
 
-@pytest.mark.parametrize(("api", "cap"), [("chat", "max_tokens"), ("responses", "max_output_tokens"), ("messages", "max_tokens")])
+@pytest.mark.parametrize(
+    ("api", "cap"), [("chat", "max_tokens"), ("responses", "max_output_tokens"), ("messages", "max_tokens")]
+)
 def test_anthropic_family_thinking_budget_and_its_fixes(api, cap):
     choice = {"type": "any"} if api == "messages" else "required"
     body = {"temperature": 0.2, "top_k": 5, "top_p": 0.5, cap: 1000, "tool_choice": choice}
@@ -185,7 +198,10 @@ def test_custom_family_merges_its_switch_and_writes_effort_and_budget():
     spec = loaded(config).config.models[0].reasoning_family
     body = {"seed": 1, "chat_template_kwargs": {"keep": 1}}
     fixes = family(spec).apply(body, "chat", ReasoningSetting(True, "medium", 2048))
-    assert body == {"chat_template_kwargs": {"keep": 1, "reasoning": True}, "reasoning": {"level": "medium", "tokens": 2048}}
+    assert body == {
+        "chat_template_kwargs": {"keep": 1, "reasoning": True},
+        "reasoning": {"level": "medium", "tokens": 2048},
+    }
     assert [f.parameter for f in fixes] == ["seed"]
 
 
@@ -225,12 +241,21 @@ def test_cross_checks_of_plugin_lists():
     problems = problems_of(data)
     assert "decisions[0].plugins[0]: no modelRef of this decision sets models[].reasoning_family" in problems
     assert "decisions[0].plugins[2]: only one cache plugin per list" in problems
-    assert "decisions[0].plugins[3]: 'x-llmswitch-cluster' is the routing header, which a plugin cannot change" in problems
-    assert "accounting.enabled: must be true while the response cache is on (the response observer stores its answers)" in problems
+    assert (
+        "decisions[0].plugins[3]: 'x-llmswitch-cluster' is the routing header, which a plugin cannot change" in problems
+    )
+    assert (
+        "accounting.enabled: must be true while the response cache is on (the response observer stores its answers)"
+        in problems
+    )
 
 
 def test_system_prompt_apis_default_to_all_three():
-    assert SystemPromptPlugin.model_validate({"type": "system_prompt", "text": "x"}).apis == ["chat", "responses", "messages"]
+    assert SystemPromptPlugin.model_validate({"type": "system_prompt", "text": "x"}).apis == [
+        "chat",
+        "responses",
+        "messages",
+    ]
 
 
 # -- through the pipeline -----------------------------------------------------------------------------
@@ -249,7 +274,9 @@ async def test_top_level_plugins_run_before_the_decisions_and_reach_the_upstream
         {"type": "parameters", "headers": {"x-team": "code"}, "clamp": {"max_tokens": {"max": 64}}},
     ]
     pipeline = RoutingPipeline(loaded(data))
-    request = HttpRequest({}, "/v1/chat/completions", "POST", chat_body("write python", temperature=0.1, max_tokens=500))
+    request = HttpRequest(
+        {}, "/v1/chat/completions", "POST", chat_body("write python", temperature=0.1, max_tokens=500)
+    )
     result = await pipeline.process(request)
     assert isinstance(result, Forward)
     body = orjson.loads(result.body)
@@ -260,5 +287,7 @@ async def test_top_level_plugins_run_before_the_decisions_and_reach_the_upstream
     assert result.remove_headers == ["x-debug"]
     assert "reasoning: dropped temperature (OpenAI reasoning models reject it)" in result.plan.notes
 
-    passthrough = await pipeline.process(HttpRequest({}, "/v1/chat/completions", "POST", chat_body("hi", model="small-model")))
+    passthrough = await pipeline.process(
+        HttpRequest({}, "/v1/chat/completions", "POST", chat_body("hi", model="small-model"))
+    )
     assert orjson.loads(passthrough.body)["messages"][0] == {"role": "system", "content": "Company policy."}

@@ -48,3 +48,19 @@ def test_routing_headers_carry_the_upstream_credential():
     headers = responses.routing_headers("x-c", "model_m", "m", "d", ("authorization", "Bearer k"))
     reply = ProcessingResponse.FromString(responses.routed_body(headers, None))
     assert reply == built([("x-c", "model_m"), ("x-selected-model", "m"), ("x-llmswitch-decision", "d"), ("authorization", "Bearer k")], None)
+
+
+def test_a_forward_removes_the_headers_plugins_removed():
+    from llmswitch.config.schema import ModelConfig
+    from llmswitch.pipeline import Forward, RoutePlan, RouteTimings
+
+    model = ModelConfig(name="m", endpoint="127.0.0.1:1")
+    plan = RoutePlan(model, "d", "static", "", (), None, "auto", RouteTimings(0, 0))
+    forward = Forward(plan, b"{}", [("x-team", "code")], None, ["x-debug", "x-internal"])
+    reply = ProcessingResponse.FromString(responses.reply(forward, "x-c"))
+    mutation = reply.request_body.response.header_mutation
+    assert list(mutation.remove_headers) == ["x-debug", "x-internal"]
+    assert [(h.header.key, h.header.raw_value) for h in mutation.set_headers][-2:] == [
+        ("x-team", b"code"),
+        ("content-length", b"2"),
+    ]

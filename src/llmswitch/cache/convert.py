@@ -69,7 +69,9 @@ class ChatCodec(ApiCodec):
         data = _object(body)
         if data is None:
             return None
-        base = {key: data[key] for key in ("id", "created", "model", "system_fingerprint", "service_tier") if key in data}
+        base = {
+            key: data[key] for key in ("id", "created", "model", "system_fingerprint", "service_tier") if key in data
+        }
         base["object"] = "chat.completion.chunk"
         out = []
         for choice in sorted(data.get("choices") or (), key=lambda c: c.get("index", 0)):
@@ -132,7 +134,10 @@ def _choice_chunks(choice: dict[str, Any]) -> list[dict[str, Any]]:
             chunks.append(chunk({field: message[field]}, logprobs=logprobs))
     calls = message.get("tool_calls") or []
     if calls:
-        deltas = [{"index": i, "id": c.get("id"), "type": c.get("type", "function"), "function": c.get("function")} for i, c in enumerate(calls)]
+        deltas = [
+            {"index": i, "id": c.get("id"), "type": c.get("type", "function"), "function": c.get("function")}
+            for i, c in enumerate(calls)
+        ]
         chunks.append(chunk({"tool_calls": deltas}))
     if message.get("function_call"):
         chunks.append(chunk({"function_call": message["function_call"]}))
@@ -149,7 +154,9 @@ def _merge_choice(state: dict[str, Any], choice: dict[str, Any]) -> None:
             state[field] = state.get(field, "") + delta[field]
     for call in delta.get("tool_calls") or ():
         calls = state.setdefault("tool_calls", {})
-        slot = calls.setdefault(call.get("index", 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+        slot = calls.setdefault(
+            call.get("index", 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+        )
         if call.get("id"):
             slot["id"] = call["id"]
         if call.get("type"):

@@ -47,7 +47,9 @@ class CacheLookup:
         model = plan.model.name
         query = cache.semantic_query(view) if self.semantic else None
         headers = [pair for pair in exchange.upstream_headers if pair[0] != names.BUDGET]
-        keys = cache_keys(plan.api, decision, model, cache.tenant(exchange.headers, model), plan.data, headers, query is not None)
+        keys = cache_keys(
+            plan.api, decision, model, cache.tenant(exchange.headers, model), plan.data, headers, query is not None
+        )
         vector: np.ndarray | None = None
         if not control.no_cache:
             found = await self._find(exchange, keys.exact, keys.partition, query)
@@ -110,7 +112,9 @@ class CacheLookup:
         exchange.plan.semantics = semantics
         return semantics.embedding
 
-    async def _answer(self, exchange: Exchange, value: bytes, match: str, similarity: float | None = None) -> Respond | None:
+    async def _answer(
+        self, exchange: Exchange, value: bytes, match: str, similarity: float | None = None
+    ) -> Respond | None:
         entry = CachedResponse.decode(value)
         if entry is None or entry.api != exchange.plan.api:
             return None

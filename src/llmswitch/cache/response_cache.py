@@ -83,9 +83,7 @@ class ResponseCache:
             return None
         return text
 
-    def answer(
-        self, entry: CachedResponse, view: RequestView, decision: str, match: str
-    ) -> Respond | None:
+    def answer(self, entry: CachedResponse, view: RequestView, decision: str, match: str) -> Respond | None:
         """The stored answer in the shape the request asked for (SSE or JSON), or None if it cannot be converted."""
         codec = CODECS[entry.api]
         if view.stream:
@@ -145,7 +143,9 @@ def _entry(ticket: Ticket, content_type: str, body: bytes) -> CachedResponse | N
     """The entry for a response, if it is a whole answer of the ticket's API."""
     codec = CODECS[ticket.api]
     if content_type.startswith("text/event-stream"):
-        return CachedResponse(ticket.api, "sse", body, time.time(), ticket.model) if codec.complete_stream(body) else None
+        return (
+            CachedResponse(ticket.api, "sse", body, time.time(), ticket.model) if codec.complete_stream(body) else None
+        )
     if "json" in content_type and codec.complete_json(body):
         return CachedResponse(ticket.api, "json", body, time.time(), ticket.model)
     return None

@@ -34,4 +34,3 @@ def events(body: bytes) -> list[Event]:
 
 def data_event(payload: bytes) -> bytes:
     return b"data: " + payload + b"\n\n"
-

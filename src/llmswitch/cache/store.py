@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 import numpy as np
@@ -92,7 +93,7 @@ class MemoryStore:
     def _sweep(self, limit: int = 4) -> None:
         """Drop expired entries among the least recently used few, so dead entries do not wait for eviction."""
         now = self._clock()
-        for key in [k for k, _ in zip(self._slots, range(limit))]:
+        for key in list(islice(self._slots, limit)):
             if self._slots[key].expires_at <= now:
                 self._drop(key)
 

@@ -31,7 +31,16 @@ class Ticket:
 
     def header(self) -> str:
         vector = base64.b64encode(self.vector.astype(np.float16).tobytes()).decode() if self.vector is not None else "-"
-        fields = (_VERSION, self.key, self.decision, self.model, self.api, f"{self.ttl_s:g}", self.partition or "-", vector)
+        fields = (
+            _VERSION,
+            self.key,
+            self.decision,
+            self.model,
+            self.api,
+            f"{self.ttl_s:g}",
+            self.partition or "-",
+            vector,
+        )
         return ";".join(fields)
 
     @staticmethod
@@ -42,7 +51,9 @@ class Ticket:
         _, key, decision, model, api, ttl, partition, vector = fields
         try:
             ttl_s = float(ttl)
-            embedding = None if vector == "-" else np.frombuffer(base64.b64decode(vector), np.float16).astype(np.float32)
+            embedding = (
+                None if vector == "-" else np.frombuffer(base64.b64decode(vector), np.float16).astype(np.float32)
+            )
         except ValueError:
             return None
         if not key or ttl_s <= 0:

@@ -14,7 +14,9 @@ MIB = 1024 * 1024
 
 
 class CacheStoreConfig(StrictModel):
-    type: Literal["memory", "redis"] = Field("memory", description="memory: per router process; redis: shared by replicas.")
+    type: Literal["memory", "redis"] = Field(
+        "memory", description="memory: per router process; redis: shared by replicas."
+    )
     max_entries: int = Field(10000, ge=1, description="memory: entries kept (least recently used go first).")
     max_bytes: int = Field(256 * MIB, ge=1024, description="memory: bytes of entries and embeddings kept.")
     url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL, for type redis.")
@@ -26,7 +28,9 @@ class CacheStoreConfig(StrictModel):
 
 class SemanticCacheConfig(StrictModel):
     enabled: bool = Field(False, description="Also answer prompts similar to a cached one (loads the encoder).")
-    threshold: float = Field(0.95, gt=0, le=1, description="Cosine similarity of the prompt embeddings needed for a hit.")
+    threshold: float = Field(
+        0.95, gt=0, le=1, description="Cosine similarity of the prompt embeddings needed for a hit."
+    )
     max_vectors: int = Field(
         100_000, ge=1, description="redis: embeddings each router process mirrors for search (about 1.5 KiB each)."
     )

@@ -103,7 +103,9 @@ class ParametersPlugin(StrictModel):
     type: Literal["parameters"]
     assign: dict[str, Any] = Field({}, alias="set", description="Overwrite these parameters.")
     defaults: dict[str, Any] = Field({}, description="Set these parameters when the request lacks them.")
-    clamp: dict[str, Clamp] = Field({}, description="Keep numeric parameters within bounds; a max caps a missing max_tokens too.")
+    clamp: dict[str, Clamp] = Field(
+        {}, description="Keep numeric parameters within bounds; a max caps a missing max_tokens too."
+    )
     remove: list[str] = Field([], description="Drop these parameters.")
     headers: dict[UpstreamHeader, str] = Field({}, description="Set these upstream request headers.")
 
@@ -111,7 +113,12 @@ class ParametersPlugin(StrictModel):
     def _allowed(self) -> ParametersPlugin:
         problems = [
             f"{section}: {name!r} cannot be changed by a plugin"
-            for section, names in (("set", self.assign), ("defaults", self.defaults), ("clamp", self.clamp), ("remove", self.remove))
+            for section, names in (
+                ("set", self.assign),
+                ("defaults", self.defaults),
+                ("clamp", self.clamp),
+                ("remove", self.remove),
+            )
             for name in names
             if name in PROTECTED_PARAMETERS
         ]
@@ -155,9 +162,7 @@ Plugin = Annotated[
     SystemPromptPlugin | ReasoningPlugin | ParametersPlugin | HeaderMutationPlugin | CachePlugin,
     Field(discriminator="type"),
 ]
-PLUGIN_TYPES = frozenset(
-    member.model_fields["type"].annotation.__args__[0] for member in Plugin.__origin__.__args__
-)
+PLUGIN_TYPES = frozenset(member.model_fields["type"].annotation.__args__[0] for member in Plugin.__origin__.__args__)
 
 
 class ReasoningFamilySpec(StrictModel):
@@ -165,7 +170,9 @@ class ReasoningFamilySpec(StrictModel):
 
     on: dict[str, Any] = Field({}, description="Merged into the body (nested keys merge) to switch reasoning on.")
     off: dict[str, Any] = Field({}, description="Merged into the body to switch reasoning off.")
-    effort_field: str | None = Field(None, description="Dotted path that takes the effort level, e.g. reasoning_effort.")
+    effort_field: str | None = Field(
+        None, description="Dotted path that takes the effort level, e.g. reasoning_effort."
+    )
     budget_field: str | None = Field(
         None, description="Dotted path that takes budget_tokens, e.g. thinking.budget_tokens."
     )
@@ -178,7 +185,6 @@ class ReasoningFamilySpec(StrictModel):
         return self
 
 
-BUILTIN_REASONING_FAMILIES = ("openai", "qwen3", "deepseek", "anthropic")
 ReasoningFamily = Literal["openai", "qwen3", "deepseek", "anthropic"] | ReasoningFamilySpec
 
 

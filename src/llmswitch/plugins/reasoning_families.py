@@ -1,12 +1,15 @@
 """Reasoning dialects per model family, and the request fixes each family needs while it reasons.
 
-| family    | switch / effort                                      | fixed while reasoning                          |
-|-----------|------------------------------------------------------|------------------------------------------------|
-| openai    | chat `reasoning_effort`, Responses `reasoning.effort`, Messages `output_config.effort`; off = `low` | sampling parameters dropped, chat `max_tokens` renamed `max_completion_tokens` |
-| qwen3     | `chat_template_kwargs.enable_thinking` (vLLM)         | -                                              |
-| deepseek  | `chat_template_kwargs.thinking` (vLLM)                | `logprobs`, `top_logprobs` dropped             |
-| anthropic | `thinking: {type: enabled, budget_tokens}` / `{type: disabled}` | `temperature` != 1 and `top_k` dropped, `top_p` raised to 0.95, an output cap at or below the budget raised by it, forced tool choice set to auto |
-| custom    | `on` / `off` merged in, `effort_field`, `budget_field` | `drop_when_on` dropped                        |
+- openai (o-series, gpt-5): chat `reasoning_effort`, Responses `reasoning.effort`, Messages
+  `output_config.effort`; off is effort `low`. Sampling parameters are dropped and chat
+  `max_tokens` is renamed `max_completion_tokens`.
+- qwen3 (vLLM): `chat_template_kwargs.enable_thinking`.
+- deepseek (V3.1+ on vLLM): `chat_template_kwargs.thinking`; `logprobs`, `top_logprobs` dropped.
+- anthropic: `thinking: {type: enabled, budget_tokens}` or `{type: disabled}`; `temperature` other
+  than 1 and `top_k` dropped, `top_p` raised to 0.95, an output cap at or below the budget raised
+  by it, a forced tool choice set to auto.
+- custom (`ReasoningFamilySpec`): `on` / `off` merged in, `effort_field`, `budget_field`;
+  `drop_when_on` dropped.
 
 Effort `none` switches reasoning off where a family can (all but openai, which writes `none` as given).
 """
@@ -61,7 +64,16 @@ class OpenAI:
     """o-series and gpt-5 models: always reasoning, by effort; they reject sampling parameters."""
 
     OFF_EFFORT = "low"
-    REJECTED = ("temperature", "top_p", "top_k", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "logit_bias")
+    REJECTED = (
+        "temperature",
+        "top_p",
+        "top_k",
+        "presence_penalty",
+        "frequency_penalty",
+        "logprobs",
+        "top_logprobs",
+        "logit_bias",
+    )
     _EFFORT_FIELDS: dict[ClientApi, str] = {
         "chat": "reasoning_effort",
         "responses": "reasoning.effort",
@@ -115,12 +127,16 @@ class Anthropic:
         top_p = data.get("top_p")
         if is_number(top_p) and top_p < self.MIN_TOP_P:
             data["top_p"] = self.MIN_TOP_P
-            fixes.append(Fix("top_p", "raised", f"raised top_p {top_p} to {self.MIN_TOP_P} (the minimum with thinking)"))
+            fixes.append(
+                Fix("top_p", "raised", f"raised top_p {top_p} to {self.MIN_TOP_P} (the minimum with thinking)")
+            )
         cap = output_cap(data, api)
         if cap is not None and cap[1] <= budget:
             field, value = cap
             data[field] = int(value) + budget
-            fixes.append(Fix(field, "raised", f"raised {field} {value} to {data[field]} (thinking budget {budget} on top)"))
+            fixes.append(
+                Fix(field, "raised", f"raised {field} {value} to {data[field]} (thinking budget {budget} on top)")
+            )
         fixes += self._unforce_tool_choice(data, api)
         return fixes
 
@@ -137,7 +153,11 @@ class Anthropic:
         if kind not in forced:
             return []
         data["tool_choice"] = {"type": "auto"} if api == "messages" else "auto"
-        return [Fix("tool_choice", "relaxed", f"set tool_choice {kind} to auto (a forced tool is not allowed with thinking)")]
+        return [
+            Fix(
+                "tool_choice", "relaxed", f"set tool_choice {kind} to auto (a forced tool is not allowed with thinking)"
+            )
+        ]
 
 
 class Custom:

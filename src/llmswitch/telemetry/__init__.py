@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmswitch.config.schema import TelemetryConfig
-from llmswitch.pipeline import RoutePlan, Respond
+from llmswitch.pipeline import Respond, RoutePlan
 from llmswitch.protocols.errors import RequestError
 from llmswitch.telemetry.access_log import AccessLog
 from llmswitch.telemetry.metrics import RouterMetrics

@@ -79,7 +79,9 @@ class RouterMetrics:
             "llmswitch_cache_bypasses", "Requests of cached decisions the cache left alone, by reason.",
             ["decision", "reason"], registry=r,
         )
-        self.cache_stores = Counter("llmswitch_cache_stores", "Responses stored in the cache.", ["decision"], registry=r)
+        self.cache_stores = Counter(
+            "llmswitch_cache_stores", "Responses stored in the cache.", ["decision"], registry=r
+        )
         self.cache_stored_bytes = Counter(
             "llmswitch_cache_stored_bytes", "Bytes of responses stored in the cache.", ["decision"], registry=r
         )
