@@ -291,3 +291,13 @@ async def test_top_level_plugins_run_before_the_decisions_and_reach_the_upstream
         HttpRequest({}, "/v1/chat/completions", "POST", chat_body("hi", model="small-model"))
     )
     assert orjson.loads(passthrough.body)["messages"][0] == {"role": "system", "content": "Company policy."}
+
+
+def test_the_header_limit_check_leaves_room_for_the_headers_plugins_set():
+    data = base_config()
+    data["routing"]["max_request_headers"] = 20
+    plain = RoutingPipeline(loaded(data))
+    data["decisions"][0]["plugins"] = [{"type": "header_mutation", "set": {f"x-h{i}": "v" for i in range(5)}}]
+    with_plugins = RoutingPipeline(loaded(data))
+    assert plain.check_headers(10, 100) is None
+    assert with_plugins.check_headers(10, 100).status == 431

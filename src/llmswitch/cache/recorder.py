@@ -11,12 +11,13 @@ if TYPE_CHECKING:
 
 
 class CacheRecorder:
-    """Keeps the response body (SSE events included) up to `cache.max_entry_bytes`; a larger one is let go."""
+    """Keeps the response body (SSE events included) up to `cache.max_entry_bytes` (and `router.max_body_bytes`);
+    a larger one is let go."""
 
     def __init__(self, cache: ResponseCache, ticket: Ticket) -> None:
         self.cache = cache
         self.ticket = ticket
-        self.limit = cache.config.max_entry_bytes
+        self.limit = cache.max_entry_bytes
         self.status = 0
         self.content_type = ""
         self.body = bytearray()

@@ -51,6 +51,8 @@ class ResponseCache:
         encoder_window: int | None = None,
     ) -> None:
         self.config = config.cache or CacheConfig()
+        # A hit travels in one ext_proc message, whose size the router's gRPC limit bounds.
+        self.max_entry_bytes = min(self.config.max_entry_bytes, config.router.max_body_bytes)
         self.store = store
         self.guard = guard
         self.analyzer = analyzer

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Envoy checks the header map after the router's mutations against the limits it applies to clients.
-# Requests too close to them get a 431 here, instead of a 503 when the routed headers are added.
+# Requests too close to them get a 431 here, instead of a 503 when the routed headers are added
+# (these, plus the headers the config's plugins set; the cache's internal header is about 1.2 KB).
 _ROUTER_HEADERS = 8
 _ROUTER_HEADER_BYTES = 4096
 
@@ -67,10 +68,13 @@ class RoutingPipeline:
         self.egress = Egress(loaded)
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
         self.cache = self._response_cache(cache_store, metrics)
-        from llmswitch.plugins import build_plugins  # plugins import the pipeline's actions
+        from llmswitch.plugins import added_headers, build_plugins  # plugins import the pipeline's actions
 
         self._actions = build_actions(config, self.budget, metrics, build_plugins(config, metrics, self.cache))
         self._no_actions = self._actions[PASSTHROUGH_DECISION]
+        plugin_headers, plugin_header_bytes = added_headers(config)
+        self._added_headers = _ROUTER_HEADERS + plugin_headers
+        self._added_header_bytes = _ROUTER_HEADER_BYTES + plugin_header_bytes
         self.max_body_bytes = config.router.max_body_bytes
         self._removed_headers = names.routing_headers(config.routing.cluster_header)
 
@@ -111,9 +115,9 @@ class RoutingPipeline:
     def check_headers(self, count: int, size: int) -> Respond | None:
         """A 431 for requests whose headers leave no room for the ones the router adds."""
         routing = self.config.routing
-        if count > routing.max_request_headers - _ROUTER_HEADERS:
+        if count > routing.max_request_headers - self._added_headers:
             return self._reject(headers_too_large(f"{count} headers; reduce them"), HttpRequest({}, "/", "GET"))
-        if size > routing.max_request_headers_kb * 1024 - _ROUTER_HEADER_BYTES:
+        if size > routing.max_request_headers_kb * 1024 - self._added_header_bytes:
             return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"), HttpRequest({}, "/", "GET"))
         return None
 

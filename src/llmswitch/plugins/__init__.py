@@ -53,4 +53,21 @@ def build_plugins(
     return lambda name: actions.get(name, [])
 
 
-__all__ = ["REGISTRY", "build_plugins"]
+def _headers_set_by(plugin: Any) -> dict[str, str]:
+    if plugin.type == "parameters":
+        return plugin.headers
+    if plugin.type == "header_mutation":
+        return plugin.assign
+    return {}
+
+
+def added_headers(config: Config) -> tuple[int, int]:
+    """The most upstream headers (count, bytes) the plugins of any one request may set."""
+    most = (0, 0)
+    for plugins in config.plugin_lists().values():
+        pairs = [pair for p in plugins for pair in _headers_set_by(p).items()]
+        most = max(most, (len(pairs), sum(len(k) + len(v) for k, v in pairs)))
+    return most
+
+
+__all__ = ["REGISTRY", "added_headers", "build_plugins"]
