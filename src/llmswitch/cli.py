@@ -25,7 +25,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _envoy_config(args: argparse.Namespace) -> int:
     from llmswitch.envoy_config import render_envoy_yaml
 
-    sys.stdout.write(render_envoy_yaml(load_config(args.config).config))
+    text = render_envoy_yaml(load_config(args.config).config)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:  # written whole, then renamed: Envoy never starts from half a file
+        staging = args.output.with_name(args.output.name + ".tmp")
+        staging.write_text(text, encoding="utf-8")
+        staging.replace(args.output)
     return 0
 
 
@@ -115,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     command("serve", _serve, "Run the ext_proc gRPC server.").add_argument("--config", required=True)
-    command("envoy-config", _envoy_config, "Print the Envoy bootstrap YAML for a config.").add_argument(
-        "--config", required=True
-    )
+    envoy = command("envoy-config", _envoy_config, "Print (or write) the Envoy bootstrap YAML for a config.")
+    envoy.add_argument("--config", required=True)
+    envoy.add_argument("--output", type=Path, help="Write it to this file instead of standard output.")
     command("check-config", _check_config, "Validate a config file.").add_argument("file")
     command("config-schema", _config_schema, "Print the config's JSON Schema.")
     route = command("route", _route, "Print the routing decision for a prompt, without any server.")
@@ -154,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_command(
         commands.add_parser("eval", help="Score every selector on the held-out split against the baselines."),
         "llmswitch.training.evaluate",
+    )
+    importers = commands.add_parser("import", help="Convert another router's config into an llmswitch config.")
+    sources = importers.add_subparsers(dest="import_command", required=True, metavar="SOURCE")
+    _add_command(
+        sources.add_parser("vsr", help="A vLLM Semantic Router config.yaml; prints what it could not map."),
+        "llmswitch.importers.vsr.command",
     )
     command("demo", _demo, "Run Envoy, the router and stub models locally and send prompts through.").add_argument(
         "--keep-running", action="store_true", help="Leave the stack up for curl until Ctrl-C."

@@ -39,7 +39,14 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _cluster(name: str, endpoints: list[tuple[str, int]], *, http2: bool = False, tls_sni: str | None = None) -> dict:
+def _cluster(
+    name: str,
+    endpoints: list[tuple[str, int]],
+    *,
+    http2: bool = False,
+    tls_sni: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict:
     static = all(_is_ip(host) for host, _ in endpoints)
     cluster: dict[str, Any] = {
         "name": name,
@@ -56,7 +63,8 @@ def _cluster(name: str, endpoints: list[tuple[str, int]], *, http2: bool = False
                             "endpoint": {
                                 "address": {"socket_address": {"address": host, "port_value": port}},
                                 **({} if _is_ip(host) else {"hostname": host}),
-                            }
+                            },
+                            **({"metadata": {"filter_metadata": metadata}} if metadata else {}),
                         }
                         for host, port in endpoints
                     ]
@@ -81,8 +89,69 @@ def _cluster(name: str, endpoints: list[tuple[str, int]], *, http2: bool = False
     return cluster
 
 
+def _egress_filter(config: Config) -> dict:
+    """The model cluster's upstream filter: translates an attempt into the model's API and its answer back.
+
+    Envoy runs upstream filters per attempt. The matcher skips it unless the routing step marked the
+    request for translation (`x-llmswitch-egress`), so requests already in the model's API cost nothing here.
+    """
+    ext_proc = {
+        "name": "envoy.filters.http.ext_proc",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
+            failure_mode_allow=False,
+            status_on_error={"code": "ServiceUnavailable"},
+            message_timeout=_duration(config.routing.message_timeout_ms / 1000),
+            allow_mode_override=True,
+            request_attributes=["xds.upstream_host_metadata"],
+            processing_mode={
+                "request_header_mode": "SEND",
+                "request_body_mode": "BUFFERED",
+                "request_trailer_mode": "SKIP",
+                "response_header_mode": "SEND",
+                "response_body_mode": "STREAMED",
+                "response_trailer_mode": "SKIP",
+            },
+        ),
+    }
+    egress_header = {
+        "name": "egress",
+        "typed_config": _typed("envoy.type.matcher.v3.HttpRequestHeaderMatchInput", header_name=names.EGRESS),
+    }
+    present = {"safe_regex": {"google_re2": {}, "regex": ".*"}}
+    unmarked = {"not_matcher": {"single_predicate": {"input": egress_header, "value_match": present}}}
+    skip = {"name": "skip", "typed_config": _typed("envoy.extensions.filters.common.matcher.action.v3.SkipFilter")}
+    return {
+        "name": "llmswitch.egress",
+        "typed_config": _typed(
+            "envoy.extensions.common.matching.v3.ExtensionWithMatcher",
+            extension_config=ext_proc,
+            xds_matcher={"matcher_list": {"matchers": [{"predicate": unmarked, "on_match": {"action": skip}}]}},
+        ),
+    }
+
+
 def _model_cluster(model: ModelConfig, config: Config) -> dict:
-    cluster = _cluster(model.cluster, [(model.host, model.port)], tls_sni=model.host if model.tls else None)
+    cluster = _cluster(
+        model.cluster,
+        [(model.host, model.port)],
+        tls_sni=model.host if model.tls else None,
+        metadata={"llmswitch": {"model": model.name}},
+    )
+    cluster["typed_extension_protocol_options"] = {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            explicit_http_config={"http_protocol_options": {}},
+            http_filters=[
+                _egress_filter(config),
+                {
+                    "name": "envoy.filters.http.upstream_codec",
+                    "typed_config": _typed("envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"),
+                },
+            ],
+        )
+    }
     outlier = config.routing.outlier_detection
     if outlier.enabled:
         cluster["outlier_detection"] = {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -61,5 +64,19 @@ def router_config_text(objects: list[dict]) -> str:
     return config_map(objects, "-config")["data"]["config.yaml"]
 
 
+def envoy_init_container(objects: list[dict]) -> dict | None:
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    init = deployment["spec"]["template"]["spec"].get("initContainers", [])
+    return next((c for c in init if c["name"] == "envoy-config"), None)
+
+
 def envoy_config_text(objects: list[dict]) -> str:
-    return config_map(objects, "-envoy")["data"]["envoy.yaml"]
+    """The Envoy bootstrap the pod's init container writes: its own command, run on the router ConfigMap."""
+    command = envoy_init_container(objects)["command"]
+    assert command[:2] == ["llmswitch", "envoy-config"], command
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {"/etc/llmswitch/config.yaml": Path(folder) / "config.yaml", "/etc/envoy/envoy.yaml": Path(folder) / "envoy.yaml"}
+        paths["/etc/llmswitch/config.yaml"].write_text(router_config_text(objects))
+        argv = [sys.executable, "-m", "llmswitch.cli", *(str(paths.get(a, a)) for a in command[1:])]
+        subprocess.run(argv, check=True, capture_output=True)
+        return paths["/etc/envoy/envoy.yaml"].read_text()

@@ -193,3 +193,18 @@ def test_notes_tell_how_to_send_a_request():
     assert '"model": "auto"' in notes
     assert "demo-llmswitch.llm.svc:8080" in notes
 
+
+
+def test_envoy_config_is_written_at_pod_start_by_the_router_image():
+    objects = render()
+    spec = kinds(objects)["Deployment"]["spec"]["template"]["spec"]
+    (init,) = spec["initContainers"]
+    assert init["image"] == containers(objects)["router"]["image"]
+    assert init["command"][:2] == ["llmswitch", "envoy-config"]
+    mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
+    envoy_mounts = {m["name"]: m for m in containers(objects)["envoy"]["volumeMounts"]}
+    assert mounts == {"config": "/etc/llmswitch", "envoy-config": "/etc/envoy"}
+    assert envoy_mounts["envoy-config"] == {"name": "envoy-config", "mountPath": "/etc/envoy", "readOnly": True}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert "emptyDir" in volumes["envoy-config"]
+    assert "initContainers" not in kinds(render(VALUE_SETS["sidecar_off"]))["Deployment"]["spec"]["template"]["spec"]

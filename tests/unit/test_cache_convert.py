@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from llmswitch.cache.convert import CODECS
-from llmswitch.cache.sse import events
+from llmswitch.cache.convert import events
 
 CHAT = CODECS["chat"]
 BASE = {"id": "chatcmpl-1", "created": 1700000000, "model": "m", "system_fingerprint": "fp"}
@@ -32,7 +32,7 @@ TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup", 
     ],
 )
 def test_a_completion_survives_json_to_sse_to_json(answer):
-    stream = CHAT.to_stream(orjson.dumps(answer), include_usage=True)
+    stream = CHAT.to_stream(orjson.dumps(answer), {}, include_usage=True)
     assert CHAT.complete_stream(stream)
     assert stream.endswith(b"data: [DONE]\n\n")
     for event in events(stream)[:-1]:
@@ -43,8 +43,8 @@ def test_a_completion_survives_json_to_sse_to_json(answer):
 
 def test_usage_chunk_only_when_asked():
     body = orjson.dumps(completion(choice(content="hi"), usage=USAGE))
-    with_usage = [orjson.loads(e.data) for e in events(CHAT.to_stream(body, True))[:-1]]
-    without = [orjson.loads(e.data) for e in events(CHAT.to_stream(body, False))[:-1]]
+    with_usage = [orjson.loads(e.data) for e in events(CHAT.to_stream(body, {}, True))[:-1]]
+    without = [orjson.loads(e.data) for e in events(CHAT.to_stream(body, {}, False))[:-1]]
     assert with_usage[-1] == {**BASE, "object": "chat.completion.chunk", "choices": [], "usage": USAGE}
     assert all("usage" not in chunk for chunk in without)
 
@@ -126,12 +126,73 @@ def test_json_completeness():
     assert not CHAT.complete_json(b"not json")
 
 
-def test_responses_and_messages_entries_are_checked_but_replayed_as_stored():
-    responses, messages = CODECS["responses"], CODECS["messages"]
-    assert responses.complete_json(orjson.dumps({"object": "response", "status": "completed"}))
-    assert not responses.complete_json(orjson.dumps({"object": "response", "status": "incomplete"}))
-    assert responses.complete_stream(b"event: response.created\ndata: {}\n\nevent: response.completed\ndata: {}\n\n")
-    assert messages.complete_json(orjson.dumps({"type": "message", "stop_reason": "end_turn"}))
-    assert messages.complete_stream(b"event: message_start\ndata: {}\n\nevent: message_stop\ndata: {}\n\n")
-    assert not messages.complete_stream(b"event: error\ndata: {}\n\nevent: message_stop\ndata: {}\n\n")
-    assert responses.to_stream(b"{}", True) is None and messages.to_json(b"") is None
+MESSAGE = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude",
+    "content": [
+        {"type": "thinking", "thinking": "Let me think.", "signature": "sig"},
+        {"type": "text", "text": "Calling a tool."},
+        {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}},
+    ],
+    "stop_reason": "tool_use",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 3, "output_tokens": 9, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+}
+
+
+def test_a_messages_reply_survives_json_to_sse_to_json():
+    messages = CODECS["messages"]
+    stream = messages.to_stream(orjson.dumps(MESSAGE), {}, True)
+    assert messages.complete_stream(stream)
+    names = [e.event for e in events(stream)]
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    assert names.count("content_block_start") == 3
+    assert orjson.loads(messages.to_json(stream)) == MESSAGE
+    assert messages.complete_json(orjson.dumps(MESSAGE))
+    assert not messages.complete_stream(stream.replace(b"event: message_stop", b"event: error"))
+
+
+RESPONSE = {
+    "id": "resp_1",
+    "object": "response",
+    "created_at": 1700000000,
+    "status": "completed",
+    "model": "gpt",
+    "output": [
+        {
+            "id": "msg_1_0",
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "Hello.", "annotations": [], "logprobs": []}],
+        },
+        {
+            "id": "fc_1_1",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": "call_1",
+            "name": "f",
+            "arguments": "{}",
+        },
+    ],
+    "usage": {"input_tokens": 2, "output_tokens": 3, "total_tokens": 5},
+}
+
+
+def test_a_responses_answer_becomes_a_stream_whose_final_event_holds_it():
+    responses = CODECS["responses"]
+    request = {"model": "auto", "input": "hi", "temperature": 0.2}
+    stream = responses.to_stream(orjson.dumps(RESPONSE), request, True)
+    assert responses.complete_stream(stream)
+    found = events(stream)
+    assert found[0].event == "response.created" and found[-1].event == "response.completed"
+    assert "response.output_text.delta" in {e.event for e in found}
+    merged = orjson.loads(responses.to_json(stream))
+    assert merged["output"][0]["content"][0]["text"] == "Hello."
+    assert merged["output"][1]["call_id"] == "call_1" and merged["temperature"] == 0.2
+    assert merged["usage"]["total_tokens"] == 5
+    assert responses.complete_json(orjson.dumps({**RESPONSE, "status": "incomplete"}))
+    assert not responses.complete_json(orjson.dumps({**RESPONSE, "status": "failed"}))
+    assert not responses.complete_stream(b"event: response.created\ndata: {}\n\n")

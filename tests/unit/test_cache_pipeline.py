@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from llmswitch import headers as names
-from llmswitch.cache.sse import events
+from llmswitch.cache.convert import events
 from llmswitch.pipeline import Forward, HttpRequest, Respond, RoutingPipeline
 from tests.helpers import base_config, chat_body, loaded
 

@@ -127,7 +127,12 @@ async def test_other_bodyless_requests_continue_without_routing_headers(pipeline
     reply = await new_processor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
     removed = reply.request_headers.response.header_mutation.remove_headers
     assert set(removed) == {
-        "x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", "x-llmswitch-budget", "x-llmswitch-cache-key"
+        "x-llmswitch-cluster",
+        "x-selected-model",
+        "x-llmswitch-decision",
+        "x-llmswitch-budget",
+        "x-llmswitch-cache-key",
+        "x-llmswitch-egress",
     }
 
 

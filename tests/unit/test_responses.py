@@ -50,17 +50,18 @@ def test_routing_headers_carry_the_upstream_credential():
     assert reply == built([("x-c", "model_m"), ("x-selected-model", "m"), ("x-llmswitch-decision", "d"), ("authorization", "Bearer k")], None)
 
 
-def test_a_forward_removes_the_headers_plugins_removed():
-    from llmswitch.config.schema import ModelConfig
-    from llmswitch.pipeline import Forward, RoutePlan, RouteTimings
+def test_a_forward_can_remove_client_credentials_and_set_the_models():
+    from llmswitch.pipeline import Forward
+    from llmswitch.pipeline.plan import RoutePlan, RouteTimings
+    from tests.helpers import base_config, loaded
 
-    model = ModelConfig(name="m", endpoint="127.0.0.1:1")
+    model = loaded(base_config()).config.models[0]
     plan = RoutePlan(model, "d", "static", "", (), None, "auto", RouteTimings(0, 0))
-    forward = Forward(plan, b"{}", [("x-team", "code")], None, ["x-debug", "x-internal"])
+    forward = Forward(plan, b"{}", [("x-extra", "1")], ("x-api-key", "k"), ["authorization"])
     reply = ProcessingResponse.FromString(responses.reply(forward, "x-c"))
     mutation = reply.request_body.response.header_mutation
-    assert list(mutation.remove_headers) == ["x-debug", "x-internal"]
-    assert [(h.header.key, h.header.raw_value) for h in mutation.set_headers][-2:] == [
-        ("x-team", b"code"),
-        ("content-length", b"2"),
-    ]
+    assert list(mutation.remove_headers) == ["authorization"]
+    assert {h.header.key: h.header.raw_value for h in mutation.set_headers} == {
+        "x-c": b"model_small-model", "x-selected-model": b"small-model", "x-llmswitch-decision": b"d",
+        "x-api-key": b"k", "x-extra": b"1", "content-length": b"2",
+    }

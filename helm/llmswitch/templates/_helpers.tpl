@@ -60,3 +60,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- toJson list }}
 {{- end }}
 {{- end }}
+
+{{/* The parts of the router config the generated Envoy bootstrap depends on (everything but the sections
+it never reads), for the checksum that restarts pods when their Envoy config must change. */}}
+{{- define "llmswitch.envoyInputs" -}}
+{{- toYaml (omit .Values.config "signals" "decisions" "semantics" "budget" "health" "reload" "telemetry" "model_selection") }}
+{{- end }}

@@ -90,7 +90,7 @@ class ResponseCache:
         codec = CODECS[entry.api]
         if view.stream:
             wants_usage = self.inject_usage or _include_usage(view.data)
-            body = entry.body if entry.format == "sse" else codec.to_stream(entry.body, wants_usage)
+            body = entry.body if entry.format == "sse" else codec.to_stream(entry.body, view.data, wants_usage)
             content_type = "text/event-stream"
         else:
             body = entry.body if entry.format == "json" else codec.to_json(entry.body)

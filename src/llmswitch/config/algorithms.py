@@ -1,19 +1,29 @@
 """Per-decision model-selection settings: `algorithm: {type: X, X: {params}}`.
 
 Each algorithm is one model here and one module in `llmswitch.selection`. Learned algorithms
-name a trained `artifact` (relative paths resolve against the config file's folder); training-time
-settings given here are checked against the artifact when the config is loaded.
+read a trained artifact: the one `artifact` names (relative paths resolve against the config file's
+folder), or by convention `<model_selection.ml.models_path>/<decision name>/<file>` (the files
+`llmswitch train selectors` writes). Training-time settings given here are checked against the
+artifact when the config is loaded. The parameter blocks use vLLM Semantic Router's spelling
+(`knn: {k: 5}`, `svm: {kernel: rbf, gamma: 1.0}`, `kmeans: {num_clusters: 8}`, `mlp: {device: cuda}`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from llmswitch.config.base import StrictModel
 
-ArtifactPath = Annotated[str, Field(min_length=1, description="Trained artifact, relative to the config file's folder.")]
+ArtifactPath = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        description="Trained artifact, relative to the config file's folder; "
+        "default: <model_selection.ml.models_path>/<decision name>/<the algorithm's file>.",
+    ),
+]
 
 
 class StaticAlgorithm(StrictModel):
@@ -34,7 +44,7 @@ class WeightedAlgorithm(StrictModel):
 
 
 class KnnParams(StrictModel):
-    artifact: ArtifactPath
+    artifact: ArtifactPath = None
     k: int = Field(100, ge=1, le=1000, description="Neighbours that vote (100: best in 5-fold CV on the training splits).")
 
 
@@ -43,11 +53,11 @@ class KnnAlgorithm(StrictModel):
 
     type: Literal["knn"]
     needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
-    knn: KnnParams
+    knn: KnnParams = KnnParams()
 
 
 class KmeansParams(StrictModel):
-    artifact: ArtifactPath
+    artifact: ArtifactPath = None
     num_clusters: int | None = Field(None, ge=1, description="Checked against the artifact when set.")
     efficiency_weight: float = Field(
         0.1, ge=0, le=1, description="0: the cluster's best-quality model; 1: its cheapest."
@@ -59,11 +69,11 @@ class KmeansAlgorithm(StrictModel):
 
     type: Literal["kmeans"]
     needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
-    kmeans: KmeansParams
+    kmeans: KmeansParams = KmeansParams()
 
 
 class SvmParams(StrictModel):
-    artifact: ArtifactPath
+    artifact: ArtifactPath = None
     kernel: Literal["rbf", "linear"] | None = Field(None, description="Checked against the artifact when set.")
     gamma: float | None = Field(None, gt=0, description="RBF width; checked against the artifact when set.")
 
@@ -73,13 +83,17 @@ class SvmAlgorithm(StrictModel):
 
     type: Literal["svm"]
     needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
-    svm: SvmParams
+    svm: SvmParams = SvmParams()
 
 
 class MlpParams(StrictModel):
-    artifact: ArtifactPath
+    artifact: ArtifactPath = None
     hidden_dims: list[int] | None = Field(None, description="Checked against the artifact when set.")
-    device: Literal["cpu", "cuda"] = Field("cpu", description="cuda falls back to CPU when no GPU provider exists.")
+    device: Literal["cpu", "cuda", "metal"] = Field(
+        "cpu",
+        description="cuda: ONNX Runtime's CUDA provider (onnxruntime-gpu); metal: its CoreML provider (macOS builds). "
+        "Either falls back to the CPU, with a warning at start-up, when the provider is missing.",
+    )
 
 
 class MlpAlgorithm(StrictModel):
@@ -87,11 +101,11 @@ class MlpAlgorithm(StrictModel):
 
     type: Literal["mlp"]
     needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
-    mlp: MlpParams
+    mlp: MlpParams = MlpParams()
 
 
 class QosParams(StrictModel):
-    artifact: ArtifactPath
+    artifact: ArtifactPath = None
 
 
 class QosAlgorithm(StrictModel):
@@ -99,7 +113,7 @@ class QosAlgorithm(StrictModel):
 
     type: Literal["qos"]
     needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
-    qos: QosParams
+    qos: QosParams = QosParams()
 
 
 class FactorWeights(StrictModel):
@@ -109,7 +123,7 @@ class FactorWeights(StrictModel):
 
 
 class MultiFactorParams(StrictModel):
-    artifact: ArtifactPath = Field(description="Per-model profile (mean quality, latency and completion tokens).")
+    artifact: ArtifactPath = Field(None, description="Per-model profile (mean quality, latency and completion tokens).")
     weights: FactorWeights = FactorWeights()
     max_cost_per_1m: float | None = Field(
         None, gt=0, description="Drop models whose mean of input and output price per 1M tokens is higher."
@@ -121,11 +135,11 @@ class MultiFactorAlgorithm(StrictModel):
     """Weighted quality, cost and latency from a profile and the models' pricing; too-small contexts are dropped."""
 
     type: Literal["multi_factor"]
-    multi_factor: MultiFactorParams
+    multi_factor: MultiFactorParams = MultiFactorParams()
 
 
 class ThresholdParams(StrictModel):
-    artifact: ArtifactPath
+    artifact: ArtifactPath = None
     strong_share: float = Field(
         0.5, ge=0, le=1, description="Target share of strong-model calls; sets the threshold on the reference set."
     )
@@ -136,7 +150,7 @@ class ThresholdAlgorithm(StrictModel):
 
     type: Literal["threshold"]
     needs_semantics: ClassVar[bool] = True  # features: prompt embedding + domain one-hot
-    threshold: ThresholdParams
+    threshold: ThresholdParams = ThresholdParams()
 
 
 class RouterPricing(StrictModel):
@@ -212,3 +226,60 @@ BudgetParams.model_rebuild()
 ALGORITHM_TYPES = frozenset(
     member.model_fields["type"].annotation.__args__[0] for member in Algorithm.__origin__.__args__
 )
+
+
+# The file each learned algorithm reads, as `llmswitch train selectors` names it.
+ARTIFACT_FILES: dict[str, str] = {
+    "knn": "knn.npz",
+    "kmeans": "kmeans.npz",
+    "svm": "svm.npz",
+    "mlp": "mlp.onnx",
+    "qos": "qos.npz",
+    "multi_factor": "profile.json",
+    "threshold": "threshold.npz",
+}
+
+
+def artifact_params(algorithm: Algorithm, path: str) -> tuple[str, str, str | None] | None:
+    """(YAML path of the params block, algorithm type, explicit artifact) of a learned algorithm, else None.
+
+    A budget wrapper is looked through to its inner algorithm.
+    """
+    if isinstance(algorithm, BudgetAlgorithm):
+        return artifact_params(algorithm.budget.inner, f"{path}.budget.inner")
+    params = getattr(algorithm, algorithm.type, None)
+    if params is None or "artifact" not in type(params).model_fields:
+        return None
+    return f"{path}.{algorithm.type}", algorithm.type, params.artifact
+
+
+def _only_true(value: bool) -> bool:
+    if not value:
+        raise ValueError("learned selectors cannot be switched off; give the decisions another algorithm instead")
+    return value
+
+
+EnabledFlag = Annotated[
+    bool,
+    AfterValidator(_only_true),
+    Field(description="Accepted as vLLM Semantic Router writes it (true); learned selectors cannot be switched off."),
+]
+
+
+class MlSelectionConfig(StrictModel):
+    """Where learned selectors find their trained files (vLLM Semantic Router's `model_selection.ml`)."""
+
+    enabled: EnabledFlag = True
+    models_path: str | None = Field(
+        None,
+        min_length=1,
+        description="Folder of trained selectors, relative to the config file's folder: a decision's learned "
+        "algorithm without `artifact` reads <models_path>/<decision name>/<file> ("
+        + ", ".join(ARTIFACT_FILES.values())
+        + "), as `llmswitch train selectors --out <models_path>/<decision name>` writes them.",
+    )
+
+
+class ModelSelectionConfig(StrictModel):
+    enabled: EnabledFlag = True
+    ml: MlSelectionConfig = MlSelectionConfig()

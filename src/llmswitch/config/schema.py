@@ -14,7 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from llmswitch.config.algorithms import Algorithm, StaticAlgorithm
+from llmswitch.config.algorithms import (
+    ARTIFACT_FILES,
+    Algorithm,
+    ModelSelectionConfig,
+    StaticAlgorithm,
+    artifact_params,
+)
 from llmswitch.config.base import StrictModel
 from llmswitch.config.cache import CacheConfig, CacheSettings, decision_cache
 from llmswitch.config.plugins import Plugin, ReasoningFamily, ReasoningPlugin, plugin_problems
@@ -208,7 +214,7 @@ class Pricing(StrictModel):
 
 class ModelConfig(StrictModel):
     name: Name
-    endpoint: str = Field(description="host:port of an OpenAI-compatible server.")
+    endpoint: str = Field(description="host:port of the model's server.")
     upstream_model: str | None = Field(
         None, min_length=1, description="The model id sent to the upstream in the body; defaults to name."
     )
@@ -221,6 +227,30 @@ class ModelConfig(StrictModel):
     description: str = ""
     pricing: Pricing | None = None
     context_window: int | None = Field(None, ge=1, description="Maximum tokens the model accepts.")
+    api: Literal["openai", "anthropic"] = Field(
+        "openai",
+        description="The API the model speaks: openai (chat completions) or anthropic (Messages). Requests in "
+        "another client API are translated, and so are their responses.",
+    )
+    native_responses: bool = Field(
+        False, description="openai models: serve POST /v1/responses natively instead of translating it to chat."
+    )
+    base_path: str = Field(
+        "/v1", pattern=r"^(/[A-Za-z0-9._~-]+)*$", description="Path prefix of the model's API (/v1 for both APIs)."
+    )
+    auth_header: Literal["authorization", "x-api-key", "api-key"] | None = Field(
+        None,
+        description="How api_key_env's key is sent: authorization (Bearer), x-api-key or api-key (the raw key). "
+        "Default: authorization for openai models, x-api-key for anthropic ones.",
+    )
+    anthropic_version: str = Field(
+        "2023-06-01", description="anthropic-version sent to anthropic models (unless the client sent one)."
+    )
+    default_max_tokens: int = Field(
+        4096,
+        ge=1,
+        description="max_tokens for anthropic models when a translated request names none (Messages requires one).",
+    )
     reasoning_family: ReasoningFamily | None = Field(
         None,
         description="How the reasoning plugin talks to this model: openai, qwen3, deepseek, anthropic, or a custom spec.",
@@ -250,6 +280,16 @@ class ModelConfig(StrictModel):
     def cluster(self) -> str:
         """The Envoy cluster that serves this model."""
         return "model_" + re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)
+
+    def wire_api(self, client_api: str) -> str:
+        """The API this model is sent a request in, for a request that came in on `client_api`."""
+        if self.api == "anthropic":
+            return "messages"
+        return "responses" if client_api == "responses" and self.native_responses else "chat"
+
+    @property
+    def key_header(self) -> str:
+        return self.auth_header or ("x-api-key" if self.api == "anthropic" else "authorization")
 
 
 class KeywordSignal(StrictModel):
@@ -523,6 +563,7 @@ class Config(StrictModel):
     accounting: AccountingConfig = AccountingConfig()
     budget: BudgetConfig = BudgetConfig()
     semantics: SemanticsConfig = SemanticsConfig()
+    model_selection: ModelSelectionConfig = ModelSelectionConfig()
     models: list[ModelConfig] = Field(min_length=1)
     signals: SignalsConfig = SignalsConfig()
     decisions: list[Decision] = []
@@ -627,6 +668,13 @@ def _reference_problems(config: Config):
             yield f"{path}.algorithm: the budget algorithm reads daily spend: add a daily scope to budget.limits"
         if decision.name in RESERVED_DECISIONS:
             yield f"{path}.name: {decision.name!r} is reserved"
+        learned = artifact_params(decision.algorithm, f"{path}.algorithm")
+        if learned and learned[2] is None and config.model_selection.ml.models_path is None:
+            params_path, kind, _ = learned
+            yield (
+                f"{params_path}: no trained file given: set {kind}.artifact, or model_selection.ml.models_path "
+                f"to read <models_path>/{decision.name}/{ARTIFACT_FILES[kind]}"
+            )
         for r_index, ref in enumerate(decision.model_refs):
             if ref.model not in known_models:
                 yield f"{path}.modelRefs[{r_index}].model: unknown model {ref.model!r}"

@@ -1,9 +1,13 @@
-"""Stub OpenAI-compatible model servers: each answers with its own name, and streams when asked.
+"""Stub model servers: each answers with its own name, and streams when asked, in three APIs:
+OpenAI chat completions (POST /v1/chat/completions), Anthropic Messages (POST /v1/messages) and
+OpenAI Responses (POST /v1/responses), each in its API's own JSON, SSE events and error shape.
 
 They record what they received (GET /_stub/requests), so tests can check exactly which headers
-and body reached the model, and can be told to fail (PUT /_stub/fail {"status": 500}; 0 heals).
+and body reached the model, and can be told to fail (PUT /_stub/fail {"status": 500}; 0 heals),
+or to cut their streams short after the first delta (PUT /_stub/fail {"status": 0, "cut_streams": true}).
 Answers are deterministic (fixed ids and timestamps), and usage counts about four characters per
-prompt token, as the router estimates. Run several in one process:
+prompt token, as the router estimates. A request that offers tools and whose last user text names
+one gets a call of that tool (see `llmswitch.demo.stubs.common`). Run several in one process:
 
     python -m llmswitch.demo.upstream small-model=19001 large-model=19002
 """
@@ -12,92 +16,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections import deque
-from collections.abc import AsyncIterator
+from functools import partial
 
-import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-UPSTREAM_HEADER = "x-upstream-name"
-STREAM_CHUNKS = 4
-STREAM_CHUNK_DELAY_S = 0.05
-COMPLETION_TOKENS = 5
-CREATED = 1_700_000_000
+from llmswitch.demo.stubs.chat import chat
+from llmswitch.demo.stubs.common import UPSTREAM_HEADER, StubState
+from llmswitch.demo.stubs.messages import messages
+from llmswitch.demo.stubs.responses import responses
 
-
-def usage(data: dict) -> dict:
-    text = "".join(m.get("content") or "" for m in data.get("messages", []) if isinstance(m.get("content"), str))
-    prompt = (len(text.encode()) + 3) // 4
-    completion = min(COMPLETION_TOKENS, data.get("max_tokens") or COMPLETION_TOKENS)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def _completion(name: str, model: str, content: str, data: dict) -> dict:
-    return {
-        "id": f"chatcmpl-{name}",
-        "object": "chat.completion",
-        "created": CREATED,
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": usage(data),
-    }
-
-
-def _chunk(name: str, model: str, delta: dict | None, finish: str | None = None, usage: dict | None = None) -> bytes:
-    payload = {
-        "id": f"chatcmpl-{name}",
-        "object": "chat.completion.chunk",
-        "created": CREATED,
-        "model": model,
-        "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    if usage is not None:
-        payload["usage"] = usage
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
+__all__ = ["UPSTREAM_HEADER", "create_app", "serve"]
 
 
 def create_app(name: str) -> Starlette:
-    received: deque[dict] = deque(maxlen=1000)
-    failing = {"status": 0}
-
-    async def chat(request: Request) -> Response:
-        body = await request.body()
-        received.append({"path": request.url.path, "headers": dict(request.headers), "body": body.decode("utf-8", "replace")})
-        headers = {UPSTREAM_HEADER: name}
-        if failing["status"]:
-            error = {"error": {"message": f"{name} is failing", "type": "server_error", "code": "stub_failure"}}
-            return JSONResponse(error, status_code=failing["status"], headers=headers)
-        data = orjson.loads(body)
-        model = data.get("model", "")
-        if not data.get("stream"):
-            return JSONResponse(_completion(name, model, f"Hello from {name}.", data), headers=headers)
-        options = data.get("stream_options") or {}
-
-        async def events() -> AsyncIterator[bytes]:
-            yield _chunk(name, model, {"role": "assistant", "content": ""})
-            for index in range(STREAM_CHUNKS):
-                await asyncio.sleep(STREAM_CHUNK_DELAY_S)
-                yield _chunk(name, model, {"content": f"{name} part {index}. "})
-            yield _chunk(name, model, {}, finish="stop")
-            if options.get("include_usage"):
-                yield _chunk(name, model, None, usage=usage(data))
-            yield b"data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    state = StubState(name)
 
     async def requests_seen(request: Request) -> Response:
-        return JSONResponse(list(received))
+        return JSONResponse(list(state.received))
 
     async def clear(request: Request) -> Response:
-        received.clear()
+        state.received.clear()
         return Response(status_code=204)
 
     async def fail(request: Request) -> Response:
-        failing["status"] = int((await request.json()).get("status", 0))
+        settings = await request.json()
+        state.failing = int(settings.get("status", 0))
+        state.cut_streams = bool(settings.get("cut_streams", False))
         return Response(status_code=204)
 
     async def health(request: Request) -> Response:
@@ -105,7 +53,9 @@ def create_app(name: str) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/chat/completions", partial(chat, state), methods=["POST"]),
+            Route("/v1/messages", partial(messages, state), methods=["POST"]),
+            Route("/v1/responses", partial(responses, state), methods=["POST"]),
             Route("/_stub/requests", requests_seen, methods=["GET"]),
             Route("/_stub/requests", clear, methods=["DELETE"]),
             Route("/_stub/fail", fail, methods=["PUT"]),
@@ -123,7 +73,9 @@ async def serve(upstreams: dict[str, int], host: str = "127.0.0.1") -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Stub OpenAI-compatible model servers.")
+    parser = argparse.ArgumentParser(
+        description="Stub model servers (OpenAI chat completions and Responses, Anthropic Messages)."
+    )
     parser.add_argument("models", nargs="+", metavar="NAME=PORT")
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()

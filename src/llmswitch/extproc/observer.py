@@ -18,8 +18,9 @@ from llmswitch import headers as names
 from llmswitch.budget import BUDGET_HEADER, Reservation, request_cost
 from llmswitch.cache.recorder import CacheRecorder
 from llmswitch.pipeline import RoutingPipeline
-from llmswitch.protocols.openai_usage import SseUsageScanner, Usage, json_usage
+from llmswitch.protocols.usage import SseUsageScanner, Usage, json_usage
 from llmswitch.telemetry import Telemetry
+from llmswitch.tokens import BYTES_PER_TOKEN
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Outcome:
     usage: Usage | None
     ttfb_s: float | None
     duration_s: float
+    usage_estimated: bool = False
 
 
 class ResponseObserver:
@@ -47,6 +49,7 @@ class ResponseObserver:
         self.guard = pipeline.budget
         self.started_ns = perf_counter_ns()
         self.model: str | None = None
+        self.prompt_estimate = 0
         self.reservation: Reservation | None = None
         self.status = 0
         self.ttfb_ns: int | None = None
@@ -64,6 +67,8 @@ class ResponseObserver:
             self.started_ns = perf_counter_ns()
             headers = header_map(request.request_headers)
             self.model = headers.get(names.SELECTED_MODEL)
+            length = headers.get("content-length", "")
+            self.prompt_estimate = int(length) // BYTES_PER_TOKEN if length.isdigit() else 0
             budget = headers.get(BUDGET_HEADER)
             self.reservation = Reservation.from_header(budget) if budget else None
             ticket = headers.get(names.CACHE_KEY)
@@ -100,8 +105,13 @@ class ResponseObserver:
         if self.model is None or not self.status:
             return None  # not a routed request, or no response at all
         usage = self.sse.usage if self.sse is not None else (json_usage(bytes(self.body)) if self.body else None)
+        estimated = False
+        if usage is None and self.sse is not None and self.status < 400:
+            # A stream without its usage (cut short, or never asked for): what was sent, estimated.
+            usage, estimated = (self.prompt_estimate, -(-self.sse.text_chars // BYTES_PER_TOKEN)), True
         ttfb = self.ttfb_ns / 1e9 if self.ttfb_ns is not None else None
-        return Outcome(self.model, self.status, self.complete, usage, ttfb, (perf_counter_ns() - self.started_ns) / 1e9)
+        duration = (perf_counter_ns() - self.started_ns) / 1e9
+        return Outcome(self.model, self.status, self.complete, usage, ttfb, duration, estimated)
 
     async def finish(self) -> None:
         if self.recorder is not None:
@@ -120,6 +130,8 @@ class ResponseObserver:
         self.telemetry.metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
         cost = request_cost(model, *outcome.usage) if outcome.usage is not None else None
         self.telemetry.response(outcome.model, outcome.status, outcome.usage, cost, outcome.ttfb_s, outcome.duration_s)
+        if outcome.usage_estimated:
+            self.telemetry.metrics.usage_estimated.labels(outcome.model).inc()
         if self.reservation is not None:
             if outcome.status >= 400:
                 actual = 0.0

@@ -30,6 +30,7 @@ from envoy.type.v3.http_status_pb2 import HttpStatus
 
 from llmswitch import headers as names
 from llmswitch.pipeline.plan import Continue, Forward, Respond
+from llmswitch.protocols.errors import RequestError
 
 _OVERWRITE = HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
 _LENGTH_DELIMITED = 2
@@ -74,7 +75,7 @@ def set_headers(pairs: Iterable[tuple[str, str | bytes]]) -> bytes:
 
 
 def remove_headers(names: Iterable[str]) -> bytes:
-    """Serialized `HeaderMutation.remove_headers` entries; they concatenate with `set_headers` output."""
+    """Serialized `HeaderMutation.remove_headers` entries, to join with `set_headers` output."""
     return b"".join(_field(_REMOVE_HEADERS, name.encode()) for name in names)
 
 
@@ -145,6 +146,11 @@ def immediate(
             status=HttpStatus(code=status), headers=HeaderMutation(set_headers=headers), body=body, details=details
         )
     ).SerializeToString()
+
+
+def error_reply(err: RequestError, api: str = "chat") -> bytes:
+    """An error in the client API's own shape."""
+    return immediate(err.status, err.body_for(api), f"llmswitch_{err.code}")
 
 
 def reply(result: Forward | Respond | Continue, cluster_header: str = "") -> bytes:

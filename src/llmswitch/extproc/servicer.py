@@ -1,7 +1,9 @@
 """The ext_proc `Process` stream: one HTTP request per gRPC stream, one reply per message.
 
 A stream whose first message has `observability_mode` set comes from the response-observer filter
-and is handed to `ResponseObserver`; it gets no replies.
+and is handed to `ResponseObserver`; it gets no replies. One whose first message carries the
+upstream host's metadata comes from a model cluster's upstream filter: `UpstreamProcessor`
+translates that attempt.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, Proces
 
 from llmswitch.extproc import responses
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
+from llmswitch.extproc.upstream import UpstreamProcessor, is_upstream_stream
 from llmswitch.pipeline import HttpRequest, RoutingPipeline
 from llmswitch.telemetry import Telemetry
 
@@ -88,21 +91,29 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         try:
             processor: RequestProcessor | None = None
             observer: ResponseObserver | None = None
+            upstream: UpstreamProcessor | None = None
             # A routing stream ends when Envoy half-closes it; the generated Envoy config makes Envoy
             # wait for this status instead of resetting the stream (see envoy_config.RUNTIME_FLAGS).
             # Envoy closes an observer stream only after a delay, so the router ends it as soon as the
             # response is complete. Either way the status meets a live stream: a reset one would
             # leak the status batch in grpc.aio (grpc/grpc#43360).
             async for request in request_iterator:
-                if observer is None and processor is None:
-                    if request.observability_mode:
-                        observer = ResponseObserver(pipeline, self._telemetry)
-                    else:
-                        processor = RequestProcessor(pipeline)
-                if observer is not None:
+                if processor is not None:
+                    yield await processor.handle(request)
+                elif observer is not None:
                     if observer.observe(request):
                         break
-                elif processor is not None:
+                elif upstream is not None:
+                    yield upstream.handle(request)
+                elif request.observability_mode:
+                    observer = ResponseObserver(pipeline, self._telemetry)
+                    if observer.observe(request):
+                        break
+                elif is_upstream_stream(request):
+                    upstream = UpstreamProcessor(pipeline)
+                    yield upstream.handle(request)
+                else:
+                    processor = RequestProcessor(pipeline)
                     yield await processor.handle(request)
             end = "closed"
         finally:

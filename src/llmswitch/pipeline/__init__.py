@@ -25,9 +25,11 @@ from llmswitch.pipeline.actions import Exchange, build_actions
 from llmswitch.pipeline.egress import Egress
 from llmswitch.pipeline.ingress import parse_request
 from llmswitch.pipeline.plan import Continue, Forward, HttpRequest, Respond, RoutePlan, RouteTimings
+from llmswitch.pipeline.upstream import UpstreamAttempt
 from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION, DecisionRouter
 from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, internal_error
 from llmswitch.protocols.openai_models import is_models_list, model_list
+from llmswitch.protocols.paths import API_PATHS, client_api
 
 if TYPE_CHECKING:
     from llmswitch.cache import CacheStore, ResponseCache
@@ -63,7 +65,6 @@ class RoutingPipeline:
         self.telemetry = telemetry
         metrics = telemetry.metrics if telemetry is not None else None
         self.health = health or HealthTracker(config.health)
-        self.analyzer = analyzer
         self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
         self.egress = Egress(loaded)
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
@@ -92,13 +93,17 @@ class RoutingPipeline:
     def model(self, name: str) -> ModelConfig:
         return self.router.models[name]
 
+    @property
+    def analyzer(self) -> SemanticEngine | None:
+        return self.router.analyzer  # type: ignore[return-value]
+
     # -- planning only (the Route API, `llmswitch route`, tests) --------------------------------------
 
     def route(self, headers: Mapping[str, str], body: bytes, path: str = "/v1/chat/completions") -> RoutePlan:
         """The plan for a request whose semantics and selection need no waiting, with its upstream body."""
         start = perf_counter_ns()
         plan = self.router.route(headers, parse_request(path, body, self.max_body_bytes), start)
-        plan.body = self.egress.render_body(plan.data, plan.model)
+        plan.body = self.egress.render_body(plan.data, plan.model, plan.api or "")
         return plan
 
     async def route_async(
@@ -107,8 +112,16 @@ class RoutingPipeline:
         """The plan for any request (waiting for semantics or selectors as needed), with its upstream body."""
         start = perf_counter_ns()
         plan = await self.router.route_async(headers, parse_request(path, body, self.max_body_bytes), start)
-        plan.body = self.egress.render_body(plan.data, plan.model)
+        plan.body = self.egress.render_body(plan.data, plan.model, plan.api or "")
         return plan
+
+    def upstream_attempt(self, headers: Mapping[str, str], model_name: str) -> UpstreamAttempt | None:
+        """The translation of one upstream attempt, or None when it needs none (or its model left the config)."""
+        client_api = headers.get(names.EGRESS)
+        model = self.router.models.get(model_name)
+        if client_api not in API_PATHS or model is None:
+            return None
+        return UpstreamAttempt(self.egress, model, client_api, headers)  # type: ignore[arg-type]
 
     # -- the whole request ----------------------------------------------------------------------------
 
@@ -155,7 +168,7 @@ class RoutingPipeline:
     def _reject(self, err: RequestError, request: HttpRequest) -> Respond:
         if self.telemetry is not None:
             self.telemetry.rejected(request.headers, request.started_ns, err)
-        return Respond(err.status, err.body(), f"llmswitch_{err.code}")
+        return Respond(err.status, err.body_for(client_api(request.path) or "chat"), f"llmswitch_{err.code}")
 
 
 __all__ = [

@@ -1,15 +1,27 @@
-"""The egress step: the request the chosen model gets (its body, its credential)."""
+"""The egress step: the request the chosen model gets (its API, body, path and credential).
+
+When the model speaks the client's API the request goes straight to it: the router renders the body
+here. Otherwise the body leaves in the client's API, marked with the `x-llmswitch-egress` header, and
+the model cluster's upstream filter translates it for each attempt (`pipeline.upstream`).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
+from llmswitch import headers as names
 from llmswitch.config import ConfigError, LoadedConfig
 from llmswitch.config.schema import ModelConfig
 from llmswitch.pipeline.actions import Exchange
 from llmswitch.pipeline.plan import Forward
 from llmswitch.protocols.openai_chat import dump_json
+from llmswitch.protocols.paths import upstream_path
+from llmswitch.protocols.translate import translate_request
+from llmswitch.protocols.view import ClientApi
+
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key")
 
 
 def upstream_credentials(loaded: LoadedConfig) -> dict[str, tuple[str, str]]:
@@ -19,10 +31,12 @@ def upstream_credentials(loaded: LoadedConfig) -> dict[str, tuple[str, str]]:
         if model.api_key_env is None:
             continue
         key = os.environ.get(model.api_key_env)
-        if key:
+        if not key:
+            missing.append(f"models[{index}].api_key_env: environment variable {model.api_key_env} is not set")
+        elif model.key_header == "authorization":
             credentials[model.name] = ("authorization", f"Bearer {key}")
         else:
-            missing.append(f"models[{index}].api_key_env: environment variable {model.api_key_env} is not set")
+            credentials[model.name] = (model.key_header, key)
     if missing:
         raise ConfigError(loaded.source, missing)
     return credentials
@@ -36,23 +50,59 @@ class Egress:
         self.credentials = upstream_credentials(loaded)
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
 
-    def render_body(self, data: dict[str, Any], model: ModelConfig, changed: bool = False) -> bytes | None:
-        """Rewrite `model` (and ask streams for usage when accounting is on); None if nothing changed."""
+    def prepare(self, data: dict[str, Any], model: ModelConfig, api: str) -> bool:
+        """Name the model in `data` (and ask chat streams for usage when accounting is on); True if it changed."""
+        changed = False
         if data.get("model") != model.body_model:
             data["model"] = model.body_model
             changed = True
-        if self._inject_stream_usage and data.get("stream") is True:
-            options = data.get("stream_options")
-            if not (isinstance(options, dict) and options.get("include_usage") is True):
-                data["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-                changed = True
+        return self.ask_stream_usage(data) or changed if api == "chat" else changed
+
+    def ask_stream_usage(self, data: dict[str, Any]) -> bool:
+        """Ask a chat completions stream for its usage chunk when accounting is on; True if `data` changed."""
+        if not (self._inject_stream_usage and data.get("stream") is True):
+            return False
+        options = data.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage") is True:
+            return False
+        data["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        return True
+
+    def render_body(
+        self, data: dict[str, Any], model: ModelConfig, api: ClientApi = "chat", changed: bool = False
+    ) -> bytes | None:
+        """The body for `model`, or None when nothing changed."""
+        changed = self.prepare(data, model, api) or changed
         return dump_json(data) if changed else None
+
+    def credential_headers(self, model: ModelConfig, client_headers: Mapping[str, str]) -> tuple[tuple[str, str] | None, list[str]]:
+        """(the model's credential header, the client's credential headers to remove so they never reach it)."""
+        credential = self.credentials.get(model.name)
+        if credential is None:
+            return None, []
+        return credential, [h for h in CREDENTIAL_HEADERS if h != credential[0] and h in client_headers]
 
     def forward(self, exchange: Exchange) -> Forward:
         plan = exchange.plan
-        plan.body = self.render_body(plan.data, plan.model, exchange.body_changed)
-        credential = self.credentials.get(plan.model.name)
-        removed = exchange.removed_headers
-        if credential is not None and credential[0] in removed:
-            removed = [name for name in removed if name != credential[0]]  # the router's credential replaces it
-        return Forward(plan, plan.body, exchange.upstream_headers, credential, removed)
+        model = plan.model
+        removed = exchange.removed_headers  # by plugins
+        if plan.api is None:  # a path that is not routed by content: passed to the named model as it is
+            plan.body = self.render_body(plan.data, model, "", exchange.body_changed)
+            return Forward(plan, plan.body, exchange.upstream_headers, remove_headers=removed)
+        target = model.wire_api(plan.api)
+        if target != plan.api:  # translated per attempt by the model cluster's upstream filter
+            # Translated here too, only to refuse what the model's API cannot express before anything is sent.
+            translate_request(plan.data, plan.api, target, default_max_tokens=model.default_max_tokens)
+            plan.body = dump_json(plan.data) if exchange.body_changed else None
+            exchange.upstream_headers.append((names.EGRESS, plan.api))
+            return Forward(plan, plan.body, exchange.upstream_headers, remove_headers=removed)
+        plan.body = self.render_body(plan.data, model, plan.api, exchange.body_changed)
+        credential, remove = self.credential_headers(model, exchange.headers)
+        # The router's credential replaces the client's: a plugin's removal of its header is moot.
+        remove += [h for h in removed if h not in remove and (credential is None or h != credential[0])]
+        path = upstream_path(model.base_path, target, exchange.request.path)
+        if path != exchange.request.path:
+            exchange.upstream_headers.append((":path", path))
+        if target == "messages" and "anthropic-version" not in exchange.headers:
+            exchange.upstream_headers.append(("anthropic-version", model.anthropic_version))
+        return Forward(plan, plan.body, exchange.upstream_headers, credential, remove)

@@ -56,8 +56,8 @@ class RoutePlan:
     """The parsed body; the actions may change it, the egress step renders it."""
     semantics_timed_out: bool = False
     """Routed without the prompt's semantics: the encoder did not answer within semantics.timeout_ms."""
-    api: ClientApi = "chat"
-    """The client API the request came in on."""
+    api: ClientApi | None = "chat"
+    """The client API the request came in on; None for a path that is not routed by content."""
     semantics: Semantics | None = None
     """The prompt's semantics, when routing computed them (the response cache reuses the embedding)."""
     notes: list[str] = field(default_factory=list)

@@ -186,5 +186,5 @@ class DecisionRouter:
             prompt_tokens=parsed.size // BYTES_PER_TOKEN,
             max_completion_tokens=view.max_output_tokens if view is not None else max_output_tokens(parsed.data),
             data=parsed.data,
-            api=parsed.api or "chat",
+            api=parsed.api,
         )

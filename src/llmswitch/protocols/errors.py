@@ -1,10 +1,53 @@
-"""OpenAI-style errors: `{"error": {"message", "type", "code"}}` with an HTTP status."""
+"""Client-facing errors with an HTTP status, written in the shape of the client's API.
+
+OpenAI (chat completions and Responses): `{"error": {"message", "type", "code", "param"}}`.
+Anthropic Messages: `{"type": "error", "error": {"type", "message"}}`, the type chosen by status.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import orjson
+
+from llmswitch.protocols.view import ClientApi
+
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    502: "api_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+_ANTHROPIC_STATUS = {kind: status for status, kind in _ANTHROPIC_TYPES.items() if status not in (502, 503)}
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
+def anthropic_error_type(status: int) -> str:
+    """Anthropic's error type for a status; other 4xx are `invalid_request_error`, other 5xx `api_error`."""
+    found = _ANTHROPIC_TYPES.get(status)
+    if found is not None:
+        return found
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"
+
+
+def anthropic_error_status(error_type: str) -> int:
+    """The status an Anthropic error type stands for (in a stream's `error` event, which has none); 500 if unknown."""
+    return _ANTHROPIC_STATUS.get(error_type, 500)
+
+
+def openai_error_type(status: int) -> str:
+    """The OpenAI error type for a status, for errors that came from another API."""
+    if status >= 500:
+        return "server_error"
+    return _OPENAI_TYPES.get(status, "invalid_request_error")
 
 
 @dataclass(frozen=True)
@@ -13,13 +56,25 @@ class RequestError(Exception):
     code: str
     message: str
     type: str = "invalid_request_error"
+    param: str | None = None
 
     def body(self) -> bytes:
-        return orjson.dumps({"error": {"message": self.message, "type": self.type, "code": self.code, "param": None}})
+        """The OpenAI shape (chat completions and Responses)."""
+        return orjson.dumps(
+            {"error": {"message": self.message, "type": self.type, "code": self.code, "param": self.param}}
+        )
+
+    def body_for(self, api: ClientApi) -> bytes:
+        """The error in the shape of the client's API."""
+        if api == "messages":
+            return orjson.dumps(
+                {"type": "error", "error": {"type": anthropic_error_type(self.status), "message": self.message}}
+            )
+        return self.body()
 
 
-def bad_request(code: str, message: str) -> RequestError:
-    return RequestError(400, code, message)
+def bad_request(code: str, message: str, param: str | None = None) -> RequestError:
+    return RequestError(400, code, message, param=param)
 
 
 def model_not_found(model: str) -> RequestError:

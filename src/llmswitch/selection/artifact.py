@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from llmswitch.config import ConfigError
+from llmswitch.config.algorithms import ARTIFACT_FILES
 from llmswitch.selection.base import SelectorContext
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -107,9 +108,58 @@ def load_json(path: Path, algorithm: str) -> tuple[ArtifactMeta, dict[str, Any]]
     return meta, dict(json.loads(text).get("data") or {})
 
 
-def artifact_path(context: SelectorContext, relative: str) -> Path:
-    path = Path(relative)
-    return path if path.is_absolute() else context.base_dir / path
+# What vLLM Semantic Router's trainer writes; recognised only to explain that they need retraining.
+PEER_ARTIFACT_FILES = {
+    "knn": "knn_model.json",
+    "kmeans": "kmeans_model.json",
+    "svm": "svm_model.json",
+    "mlp": "mlp_model.json",
+}
+
+
+def _from_config_dir(context: SelectorContext, path: str) -> Path:
+    resolved = Path(path).expanduser()
+    return resolved if resolved.is_absolute() else context.base_dir / resolved
+
+
+def artifact_path(context: SelectorContext, algorithm: str, artifact: str | None) -> Path:
+    """The `artifact` given, else `<model_selection.ml.models_path>/<decision name>/<algorithm's file>`."""
+    if artifact is not None:
+        return _from_config_dir(context, artifact)
+    models_path = context.config.model_selection.ml.models_path
+    if models_path is None:  # the schema rejects this; a hand-built context may not have been validated
+        raise config_error(context, f"{algorithm}.artifact", "no artifact and no model_selection.ml.models_path")
+    return _from_config_dir(context, models_path) / context.decision.name / ARTIFACT_FILES[algorithm]
+
+
+def _missing(context: SelectorContext, algorithm: str, path: Path) -> str:
+    """Why the file is missing and the command that creates it."""
+    file = ARTIFACT_FILES[algorithm]
+    models = ", ".join(ref.model for ref in context.decision.model_refs)
+    if path.name == file:
+        how = (
+            f"create it with `llmswitch train selectors --data BENCHMARK.jsonl --out {path.parent} "
+            f"--algorithms {algorithm}` from benchmark records of exactly this decision's models ({models})"
+        )
+    else:
+        how = f"`llmswitch train selectors --algorithms {algorithm}` writes {file}; point {algorithm}.artifact at it"
+    message = f"file not found: {path}; {how}"
+    peer_file = PEER_ARTIFACT_FILES.get(algorithm)
+    peer = [p / peer_file for p in (path.parent, path.parent.parent) if peer_file and (p / peer_file).is_file()]
+    if peer:
+        message += (
+            f"; {peer[0]} is a vLLM Semantic Router artifact, which llmswitch cannot read (another format "
+            "and embedding model): retrain as above"
+        )
+    return message
+
+
+def require_artifact(context: SelectorContext, algorithm: str, artifact: str | None) -> Path:
+    """The artifact's path; a ConfigError at `<algorithm>.artifact` naming the path and the command if missing."""
+    path = artifact_path(context, algorithm, artifact)
+    if not path.is_file():
+        raise config_error(context, f"{algorithm}.artifact", _missing(context, algorithm, path))
+    return path
 
 
 def config_error(context: SelectorContext, key: str, message: str) -> ConfigError:
@@ -136,11 +186,12 @@ class _HasMeta(Protocol):
 Loaded = TypeVar("Loaded", bound=_HasMeta)
 
 
-def load_checked(context: SelectorContext, name: str, artifact: str, load: Callable[[Path], Loaded]) -> Loaded:
+def load_checked(context: SelectorContext, name: str, artifact: str | None, load: Callable[[Path], Loaded]) -> Loaded:
     """Load a selector's artifact; a missing, broken or mismatched one is a ConfigError at `<name>.artifact`."""
     key = f"{name}.artifact"
+    path = require_artifact(context, name, artifact)
     try:
-        loaded = load(artifact_path(context, artifact))
+        loaded = load(path)
     except ArtifactError as exc:
         raise config_error(context, key, str(exc)) from None
     check_models(context, loaded.meta, key)

@@ -69,6 +69,9 @@ class KmeansSelector(ScoredSelector):
         wanted = params.kmeans.num_clusters
         if wanted is not None and wanted != len(scorer.centers):
             raise config_error(
-                context, "kmeans.num_clusters", f"{wanted} clusters asked, the artifact has {len(scorer.centers)}"
+                context,
+                "kmeans.num_clusters",
+                f"{wanted} clusters asked, the artifact has {len(scorer.centers)}; "
+                f"retrain with `llmswitch train selectors --kmeans-clusters {wanted}`",
             )
         super().__init__(scorer)

@@ -22,10 +22,10 @@ from llmswitch.request import RouteRequest
 from llmswitch.selection.artifact import (
     ArtifactError,
     ArtifactMeta,
-    artifact_path,
     check_models,
     config_error,
     load_json,
+    require_artifact,
     save_json,
 )
 from llmswitch.selection.base import Selection, SelectorContext
@@ -112,7 +112,7 @@ class MultiFactorSelector:
         assert isinstance(params, MultiFactorAlgorithm)
         p = params.multi_factor
         try:
-            artifact = ProfileArtifact.load(artifact_path(context, p.artifact))
+            artifact = ProfileArtifact.load(require_artifact(context, "multi_factor", p.artifact))
         except ArtifactError as exc:
             raise config_error(context, "multi_factor.artifact", str(exc)) from None
         check_models(context, artifact.meta, "multi_factor.artifact")

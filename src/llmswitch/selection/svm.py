@@ -87,7 +87,9 @@ class SvmSelector(ScoredSelector):
         assert isinstance(params, SvmAlgorithm)
         scorer = load_checked(context, "svm", params.svm.artifact, SvmScorer.load)
         if params.svm.kernel is not None and params.svm.kernel != scorer.kernel:
-            raise config_error(context, "svm.kernel", f"{params.svm.kernel!r} asked, the artifact is {scorer.kernel!r}")
+            raise config_error(context, "svm.kernel", f"{params.svm.kernel!r} asked, the artifact is {scorer.kernel!r}; "
+                               f"retrain with `llmswitch train selectors --svm-kernel {params.svm.kernel}`")
         if params.svm.gamma is not None and scorer.kernel == "rbf" and not np.isclose(params.svm.gamma, scorer.gamma):
-            raise config_error(context, "svm.gamma", f"{params.svm.gamma} asked, the artifact has {scorer.gamma}")
+            raise config_error(context, "svm.gamma", f"{params.svm.gamma} asked, the artifact has {scorer.gamma}; "
+                               f"retrain with `llmswitch train selectors --svm-gamma {params.svm.gamma}`")
         super().__init__(scorer)

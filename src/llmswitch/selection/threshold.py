@@ -17,10 +17,10 @@ from llmswitch.request import RouteRequest
 from llmswitch.selection.artifact import (
     ArtifactError,
     ArtifactMeta,
-    artifact_path,
     check_models,
     config_error,
     load_npz,
+    require_artifact,
     save_npz,
 )
 from llmswitch.selection.base import Selection, SelectorContext
@@ -77,7 +77,7 @@ class ThresholdSelector:
         params = context.decision.algorithm
         assert isinstance(params, ThresholdAlgorithm)
         try:
-            self.scorer = ThresholdScorer.load(artifact_path(context, params.threshold.artifact))
+            self.scorer = ThresholdScorer.load(require_artifact(context, "threshold", params.threshold.artifact))
         except ArtifactError as exc:
             raise config_error(context, "threshold.artifact", str(exc)) from None
         check_models(context, self.scorer.meta, "threshold.artifact")

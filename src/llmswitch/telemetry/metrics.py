@@ -23,6 +23,13 @@ class RouterMetrics:
         self.model_cost = Counter(
             "llmswitch_model_cost", "Cost of model responses, in the currency of the pricing config.", ["model"], registry=r
         )
+        self.usage_estimated = Counter(
+            "llmswitch_usage_estimated",
+            "Streamed responses whose usage the model did not report (cut short, or not asked for): tokens estimated "
+            "from the request size and the streamed text.",
+            ["model"],
+            registry=r,
+        )
         self.model_responses = Counter(
             "llmswitch_model_responses", "Model responses by status class.", ["model", "status_class"], registry=r
         )

@@ -1,0 +1,1 @@
+"""Stub model servers that speak each client API faithfully (see `llmswitch.demo.upstream`)."""

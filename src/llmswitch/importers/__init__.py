@@ -1,0 +1,1 @@
+"""Converters from other routers' config files into an llmswitch config (`llmswitch import ...`)."""
