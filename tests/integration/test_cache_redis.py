@@ -61,7 +61,7 @@ def test_semantic_index_is_mirrored_by_each_replica_and_entries_expire():
         writer, reader = RedisStore(config, SemanticCacheConfig()), RedisStore(config, SemanticCacheConfig())
         for index in range(3000):  # a partition of thousands: the reader mirrors it in one read
             await writer.put(f"other-{index}", b"x", 60, "p", unit(rng))
-        await writer.put("k1", b"answer", 0.3, "p", stored)
+        await writer.put("k1", b"answer", 30, "p", stored)
         for _ in range(4):  # each lookup's round trip mirrors up to SYNC_PAGE more of partition p
             assert await reader.get("missing", "p") is None
         key, similarity = reader.nearest("p", near, 0.95)
@@ -69,9 +69,12 @@ def test_semantic_index_is_mirrored_by_each_replica_and_entries_expire():
         assert reader.nearest("p", unrelated, 0.95) is None
         assert await reader.get("k1") == b"answer"
         assert reader.size()[0] == 3001
-        await asyncio.sleep(0.4)
-        assert await reader.get("k1") is None  # the entry's TTL ran out in Redis
-        assert reader.nearest("p", near, 0.95) is None  # and its embedding's in the mirror
+        short_lived = unit(rng)
+        await writer.put("k2", b"brief", 1.0, "p", short_lived)
+        assert await reader.get("missing", "p") is None and reader.nearest("p", short_lived, 0.95)[0] == "k2"
+        await asyncio.sleep(1.1)
+        assert await reader.get("k2") is None  # the entry's TTL ran out in Redis
+        assert reader.nearest("p", short_lived, 0.95) is None  # and its embedding's in the mirror
         await writer.close()
         await reader.close()
 
