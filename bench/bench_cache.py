@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 import orjson
 import yaml
-from bench_routing import UPSTREAM_ADMIN, Processes, Result, upstream_bootstrap, wrk
+from bench_routing import Processes, Result, upstream_bootstrap, wrk
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
@@ -114,8 +114,28 @@ def metric(port: int, name: str, **labels: str) -> float:
     )
 
 
-def bench_config(workdir: Path, semantic: bool, redis_url: str | None, entries: int) -> Path:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def upstream_on(port: int, admin: int) -> dict:
+    """The canned upstream of bench_routing, on ports of this run's own."""
+    bootstrap = upstream_bootstrap()
+    bootstrap["admin"]["address"]["socket_address"]["port_value"] = admin
+    bootstrap["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = port
+    return bootstrap
+
+
+def bench_config(workdir: Path, semantic: bool, redis_url: str | None, entries: int, upstream: int) -> Path:
+    """bench/rules.yaml on free ports (other benchmarks may be running), with accounting and the cache on."""
     data = yaml.safe_load((ROOT / "bench" / "rules.yaml").read_text())
+    data["listener"] = {"port": free_port(), "admin_port": free_port()}
+    data["router"] = {**data["router"], "port": free_port()}
+    data["telemetry"]["metrics"] = {"port": free_port()}
+    for model in data["models"]:
+        model["endpoint"] = f"127.0.0.1:{upstream}"
     data["accounting"] = {"enabled": True}
     store = (
         {"type": "redis", "url": redis_url} if redis_url else {"max_entries": entries * 10, "max_bytes": 1024 * 2**20}
@@ -129,9 +149,7 @@ def bench_config(workdir: Path, semantic: bool, redis_url: str | None, entries: 
 
 
 def start_redis(processes: Processes) -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     processes.start(
         "redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     )
@@ -160,9 +178,10 @@ def main() -> int:
     console = Console(width=140)
     results: dict[str, list[tuple[Result, Result]]] = {}
     try:
-        processes.start_envoy("upstream", upstream_bootstrap(), UPSTREAM_ADMIN, 1)
+        upstream, upstream_admin = free_port(), free_port()
+        processes.start_envoy("upstream", upstream_on(upstream, upstream_admin), upstream_admin, 1)
         redis_url = start_redis(processes) if args.store == "redis" else None
-        config_path = bench_config(workdir, args.semantic, redis_url, args.entries)
+        config_path = bench_config(workdir, args.semantic, redis_url, args.entries, upstream)
         config = load_config(config_path).config
         router = processes.start(
             "router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(config_path)]
