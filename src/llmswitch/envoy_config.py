@@ -376,8 +376,8 @@ def _http_connection_manager(config: Config) -> dict:
                     ],
                 }
             ],
-            # Internal to Envoy and the router: the observer reads it, the model never sees it.
-            "request_headers_to_remove": [names.BUDGET],
+            # Internal to Envoy and the router: the observer reads them, the model never sees them.
+            "request_headers_to_remove": list(names.INTERNAL),
             **_response_headers(routing),
         },
         http_filters=[

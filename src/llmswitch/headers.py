@@ -15,11 +15,19 @@ EGRESS = "x-llmswitch-egress"
 """Set when the chosen model speaks another API than the client: the client's API, for the upstream filter."""
 BUDGET = "x-llmswitch-budget"
 """Carries a request's budget reservation from the router to the response observer; never sent upstream."""
+CACHE_KEY = "x-llmswitch-cache-key"
+"""Carries a cache miss's key (and prompt embedding) to the response observer, which stores the answer."""
+CACHE_STATUS = "x-llmswitch-cache"
+"""Response header of a cache hit (`hit`)."""
+CACHE_MATCH = "x-llmswitch-cache-match"
+"""Response header of a cache hit: `exact`, or `semantic; similarity=0.97`."""
+INTERNAL = (BUDGET, CACHE_KEY)
+"""Between the router and the response observer only: removed before the request goes upstream."""
 
 
 def routing_headers(cluster_header: str, *gateway: str) -> tuple[str, ...]:
     """Headers only the router may set; any client-supplied copy is removed (`gateway`: see gateway_headers)."""
-    return (cluster_header, SELECTED_MODEL, DECISION, BUDGET, EGRESS, *gateway)
+    return (cluster_header, SELECTED_MODEL, DECISION, *INTERNAL, EGRESS, *gateway)
 
 
 def gateway_headers(config: Config) -> tuple[str, ...]:

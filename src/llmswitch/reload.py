@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import ConfigError, LoadedConfig, parse_config
+from llmswitch.config.cache import CacheConfig
 from llmswitch.endpoints import EndpointPicker
 from llmswitch.endpoints.stats import EndpointStats
 from llmswitch.envoy_config import envoy_bootstrap
@@ -23,6 +24,7 @@ from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry.metrics import RouterMetrics
 
 if TYPE_CHECKING:
+    from llmswitch.cache import CacheStore
     from llmswitch.semantics import SemanticEngine
     from llmswitch.telemetry import Telemetry
 
@@ -30,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 class RouterState:
-    """The pipeline that new streams use, and the state that outlives reloads (model health, spend, replica load)."""
+    """The pipeline that new streams use, and the state that outlives reloads (model health, spend, cache,
+    replica load)."""
 
     def __init__(
         self, loaded: LoadedConfig, budget_store: BudgetStore | None = None, telemetry: Telemetry | None = None
@@ -42,6 +45,8 @@ class RouterState:
         self.endpoints = EndpointPicker()
         if telemetry is not None:
             telemetry.metrics.registry.register(EndpointStats(self.endpoints))
+        self.cache_store: CacheStore | None = None
+        self._cache_settings: tuple[object, ...] | None = None
         self.pipeline = self.build(loaded)
 
     def _engine_for(self, loaded: LoadedConfig) -> SemanticEngine | None:
@@ -55,10 +60,32 @@ class RouterState:
 
         return SemanticEngine(config.semantics, loaded.source)
 
+    def _cache_store_for(self, loaded: LoadedConfig) -> CacheStore | None:
+        """The cache store the config needs: the running one (entries kept) while its settings are unchanged."""
+        config = loaded.config
+        if not config.cache_settings():
+            return None
+        cache = config.cache or CacheConfig()
+        settings = (cache.store, cache.semantic.max_vectors)
+        if self.cache_store is not None and settings == self._cache_settings:
+            return self.cache_store
+        from llmswitch.cache import build_store
+
+        store = build_store(cache)
+        if self.telemetry is not None:
+            metrics = self.telemetry.metrics
+            metrics.cache_entries.set_function(lambda: store.size()[0])
+            metrics.cache_bytes.set_function(lambda: store.size()[1])
+        self.cache_store, self._cache_settings = store, settings
+        return store
+
     def build(self, loaded: LoadedConfig) -> RoutingPipeline:
         """A pipeline for `loaded`; raises ConfigError (the running one stays) if it cannot be built."""
         engine = self._engine_for(loaded)
-        pipeline = RoutingPipeline(loaded, self.health, self.budget_store, engine, self.telemetry, self.endpoints)
+        store = self._cache_store_for(loaded)
+        pipeline = RoutingPipeline(
+            loaded, self.health, self.budget_store, engine, self.telemetry, cache_store=store, endpoints=self.endpoints
+        )
         self.health.config = loaded.config.health
         self.engine = engine or self.engine
         self.endpoints.configure(loaded.config.endpoint_picking)

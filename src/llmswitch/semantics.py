@@ -78,6 +78,11 @@ class SemanticEngine:
             self._analyze_batch, settings.max_batch_size, settings.max_wait_ms
         )
 
+    @property
+    def window(self) -> int:
+        """Tokens of a prompt the encoder reads; longer prompts are cut (head and tail kept)."""
+        return self.embedder.window
+
     def load_classifier(self, model_dir: Path) -> OnnxClassifier:
         return OnnxClassifier(model_dir, self.settings.device, self.settings.intra_op_threads)
 

@@ -104,6 +104,8 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     await processor.observer_tasks.drain()
     await state.endpoints.scraper.stop()
     await state.budget_store.close()
+    if state.cache_store is not None:
+        await state.cache_store.close()
     telemetry.shutdown()
     log.info("stopped")
 

@@ -48,6 +48,7 @@ def traced_stack(tmp_path_factory, collector):
     tmp = tmp_path_factory.mktemp("traced")
     data = base_config(free_ports(6))
     data["telemetry"]["tracing"] = {"enabled": True, "endpoint": f"http://127.0.0.1:{collector.port}", "sampling_ratio": 1.0}
+    data["decisions"][0]["plugins"] = [{"type": "cache"}]  # code_decision answers repeats from the cache
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")  # export batches quickly
         stack = LocalStack(write_config(tmp / "config.yaml", data), log_dir=tmp).start()
@@ -108,6 +109,23 @@ def test_rejected_request_span_carries_the_error_type(traced_stack, collector):
     [span] = matching
     assert {a.key: a.value.string_value for a in span.attributes}["error.type"] == "invalid_json"
     assert span.status.code == 2  # STATUS_CODE_ERROR
+
+
+def test_cache_hits_are_traced_and_logged(traced_stack, collector):
+    body = {"model": "auto", "messages": [{"role": "user", "content": "traced python cache question"}]}
+    assert post(traced_stack, body).status_code == 200
+    stored = ("llmswitch_cache_stores_total", (("decision", "code_decision"),))
+    assert wait_until(lambda: stored in scrape_metrics(traced_stack))
+    trace_id = "5bf92f3577b34da6a3ce929d0e0e4737"
+    hit = post(traced_stack, body, traceparent=f"00-{trace_id}-00f067aa0ba902b7-01", **{"x-request-id": "req-hit"})
+    assert hit.headers["x-llmswitch-cache"] == "hit"
+    assert wait_until(lambda: any(s.trace_id.hex() == trace_id for s in collector.spans), timeout_s=10)
+    [root] = [s for s in collector.spans if s.trace_id.hex() == trace_id and s.name == "llmswitch route"]
+    attributes = {a.key: a.value.string_value for a in root.attributes}
+    assert (attributes["llmswitch.cache"], attributes["llmswitch.cache.match"]) == ("hit", "exact")
+    assert wait_until(lambda: "req-hit" in traced_stack.log("router"))
+    [line] = [orjson.loads(x) for x in traced_stack.log("router").splitlines() if "req-hit" in x]
+    assert (line["cache"], line["decision"], line["status"]) == ("hit", "code_decision", 200)
 
 
 def test_metrics_count_routes_errors_and_latency(traced_stack):

@@ -127,7 +127,15 @@ async def test_models_list_is_answered_by_the_router(pipeline):
 async def test_other_bodyless_requests_continue_without_routing_headers(pipeline):
     reply = await new_processor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
     removed = reply.request_headers.response.header_mutation.remove_headers
-    assert set(removed) == {"x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", "x-llmswitch-budget", "x-llmswitch-egress", "x-gateway-model-name"}
+    assert set(removed) == {
+        "x-llmswitch-cluster",
+        "x-selected-model",
+        "x-llmswitch-decision",
+        "x-llmswitch-budget",
+        "x-llmswitch-cache-key",
+        "x-llmswitch-egress",
+        "x-gateway-model-name",
+    }
 
 
 async def test_body_chunks_are_joined_before_routing(pipeline):

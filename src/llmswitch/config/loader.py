@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from llmswitch.config.algorithms import ALGORITHM_TYPES
+from llmswitch.config.plugins import PLUGIN_TYPES
 from llmswitch.config.schema import Config
 
 
@@ -32,14 +33,19 @@ class LoadedConfig:
 def _yaml_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     previous: int | str | None = None
+    before: int | str | None = None
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("rule", "condition") or (previous in ("algorithm", "inner") and part in ALGORITHM_TYPES):
+        elif (
+            part in ("rule", "condition")
+            or (previous in ("algorithm", "inner") and part in ALGORITHM_TYPES)
+            or (before == "plugins" and isinstance(previous, int) and part in PLUGIN_TYPES)
+        ):
             pass  # pydantic's union tags, not YAML keys
         else:
             path += f".{part}" if path else str(part)
-        previous = part
+        before, previous = previous, part
     return path or "<root>"
 
 

@@ -23,6 +23,8 @@ from llmswitch.config.algorithms import (
 )
 from llmswitch.config.base import StrictModel
 from llmswitch.safety.pii import PII_TYPES
+from llmswitch.config.cache import CacheConfig, CacheSettings, decision_cache
+from llmswitch.config.plugins import Plugin, ReasoningFamily, ReasoningPlugin, plugin_problems
 from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
 CONFIG_VERSION = "v1"
@@ -335,6 +337,10 @@ class ModelConfig(StrictModel):
         4096,
         ge=1,
         description="max_tokens for anthropic models when a translated request names none (Messages requires one).",
+    )
+    reasoning_family: ReasoningFamily | None = Field(
+        None,
+        description="How the reasoning plugin talks to this model: openai, qwen3, deepseek, anthropic, or a custom spec.",
     )
 
     @model_validator(mode="after")
@@ -669,6 +675,7 @@ class Decision(StrictModel):
     rules: RuleOrCondition
     model_refs: list[ModelRef] = Field(alias="modelRefs", min_length=1)
     algorithm: Algorithm = StaticAlgorithm()
+    plugins: list[Plugin] = Field([], description="Applied in order to the upstream request, after the top-level ones.")
 
 
 class Config(StrictModel):
@@ -688,6 +695,8 @@ class Config(StrictModel):
     signals: SignalsConfig = SignalsConfig()
     decisions: list[Decision] = []
     default_model: Name
+    plugins: list[Plugin] = Field([], description="Applied to every request (routed or passthrough), before a decision's.")
+    cache: CacheConfig | None = Field(None, description="The response cache; unset: off unless a decision opts in.")
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:
@@ -703,9 +712,29 @@ class Config(StrictModel):
         """True when a tested signal or a decision's selector needs prompt embeddings."""
         if any(t in SEMANTIC_SIGNAL_TYPES for t, _ in self.referenced_signals()):
             return True
-        if any(("jailbreak", s.name) in self.referenced_signals() and s.method != "rules" for s in self.signals.jailbreak):
+        referenced = self.referenced_signals()
+        if any(("jailbreak", s.name) in referenced and s.method != "rules" for s in self.signals.jailbreak):
+            return True
+        if self.cache_is_semantic():
             return True
         return any(getattr(d.algorithm, "needs_semantics", False) for d in self.decisions)
+
+    def plugin_lists(self) -> dict[str, list[Plugin]]:
+        """decision name (or default / passthrough) -> the plugins its requests run: top-level ones first."""
+        return {
+            "default": list(self.plugins),
+            "passthrough": list(self.plugins),
+            **{d.name: [*self.plugins, *d.plugins] for d in self.decisions},
+        }
+
+    def cache_settings(self) -> dict[str, CacheSettings]:
+        """decision name -> its response cache settings, for the decisions whose requests are cached."""
+        settings = {name: decision_cache(self.cache, plugins) for name, plugins in self.plugin_lists().items()}
+        return {name: s for name, s in settings.items() if s is not None}
+
+    def cache_is_semantic(self) -> bool:
+        """True when the response cache may match some request semantically (it needs the encoder)."""
+        return any(s.semantic for s in self.cache_settings().values())
 
     def referenced_signals(self) -> set[tuple[str, str]]:
         """(type, name) of every signal some decision's rules test; only these are ever built."""
@@ -758,6 +787,11 @@ def _reference_problems(config: Config):
         if auto in known_models:
             yield f"routing.auto_models[{index}]: {auto!r} is also a model name"
     daily_limit = any(limit.scope == "daily" for limit in config.budget.limits)
+    cluster_header = config.routing.cluster_header
+    yield from plugin_problems(config.plugins, "plugins", cluster_header)
+    if not config.accounting.enabled and config.cache_settings():
+        yield "accounting.enabled: must be true while the response cache is on (the response observer stores its answers)"
+    families = {m.name: m.reasoning_family for m in config.models}
     for d_index, decision in enumerate(config.decisions):
         path = f"decisions[{d_index}]"
         if decision.algorithm.type == "budget" and not daily_limit:
@@ -774,6 +808,10 @@ def _reference_problems(config: Config):
         for r_index, ref in enumerate(decision.model_refs):
             if ref.model not in known_models:
                 yield f"{path}.modelRefs[{r_index}].model: unknown model {ref.model!r}"
+        yield from plugin_problems(decision.plugins, f"{path}.plugins", cluster_header)
+        for p_index, plugin in enumerate(decision.plugins):
+            if isinstance(plugin, ReasoningPlugin) and not any(families.get(r.model) for r in decision.model_refs):
+                yield f"{path}.plugins[{p_index}]: no modelRef of this decision sets models[].reasoning_family"
         for cond_path, condition in _conditions(decision.rules, f"{path}.rules"):
             section = SIGNAL_SECTIONS[condition.type]
             if condition.name not in {s.name for s in getattr(config.signals, section)}:

@@ -2,7 +2,7 @@
 
 It sees the routed request's headers (after the router set them), the response headers and the
 streamed response body, and when the response ends it records usage, cost and latency per model,
-feeds model health, and settles the request's budget reservation.
+feeds model health, settles the request's budget reservation, and stores a cache miss's answer.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, Proces
 from llmswitch import headers as names
 from llmswitch.budget import BUDGET_HEADER, Reservation, request_cost
 from llmswitch.envoy_config import SERVED_ENDPOINT_KEY
+from llmswitch.cache.recorder import CacheRecorder
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.protocols.usage import SseUsageScanner, Usage, json_usage
 from llmswitch.telemetry import Telemetry
@@ -70,6 +71,7 @@ class ResponseObserver:
         self.tenant: str | None = None
         self.endpoint: str | None = None
         """The replica that served the request, as Envoy's load balancer reported it (endpoint picking)."""
+        self.recorder: CacheRecorder | None = None
 
     def observe(self, request: ProcessingRequest) -> bool:
         """Take one message; True once the response has ended (Envoy closes the stream only later)."""
@@ -83,19 +85,27 @@ class ResponseObserver:
             budget = headers.get(BUDGET_HEADER)
             self.reservation = Reservation.from_header(budget) if budget else None
             self.tenant = self.guard.tenant(headers)
+            ticket = headers.get(names.CACHE_KEY)
+            if ticket and self.pipeline.cache is not None:
+                self.recorder = self.pipeline.cache.recorder(ticket)
         elif kind == "response_headers":
             self.ttfb_ns = perf_counter_ns() - self.started_ns
             self.endpoint = served_endpoint(request, self.pipeline.config.endpoint_picking.metadata_namespace)
             headers = header_map(request.response_headers)
             self.status = int(headers.get(":status", "0") or 0)
-            if headers.get("content-type", "").startswith("text/event-stream"):
+            content_type = headers.get("content-type", "")
+            if content_type.startswith("text/event-stream"):
                 self.sse = SseUsageScanner()
+            if self.recorder is not None:
+                self.recorder.on_headers(self.status, content_type)
             self.complete = request.response_headers.end_of_stream
         elif kind == "response_body":
             self._on_body(request.response_body.body, request.response_body.end_of_stream)
         return self.complete
 
     def _on_body(self, chunk: bytes, end_of_stream: bool) -> None:
+        if self.recorder is not None:
+            self.recorder.feed(chunk)
         if self.sse is not None:
             self.sse.feed(chunk)
         elif not self.body_overflow:
@@ -119,6 +129,8 @@ class ResponseObserver:
         return Outcome(self.model, self.status, self.complete, usage, ttfb, duration, estimated)
 
     async def finish(self) -> None:
+        if self.recorder is not None:
+            await self.recorder.finish(self.complete)
         outcome = self.outcome()
         if outcome is None:
             if self.reservation is not None:

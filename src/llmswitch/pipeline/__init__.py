@@ -18,6 +18,7 @@ from llmswitch import headers as names
 from llmswitch.budget import BudgetGuard
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import LoadedConfig
+from llmswitch.config.cache import CacheConfig
 from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.actions import Exchange, build_actions
@@ -32,14 +33,17 @@ from llmswitch.protocols.paths import API_PATHS, client_api
 
 if TYPE_CHECKING:
     from llmswitch.endpoints import EndpointPicker
+    from llmswitch.cache import CacheStore, ResponseCache
     from llmswitch.semantics import SemanticEngine
     from llmswitch.telemetry import Telemetry
+    from llmswitch.telemetry.metrics import RouterMetrics
 
 log = logging.getLogger(__name__)
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Envoy checks the header map after the router's mutations against the limits it applies to clients.
-# Requests too close to them get a 431 here, instead of a 503 when the routed headers are added.
+# Requests too close to them get a 431 here, instead of a 503 when the routed headers are added
+# (these, plus the headers the config's plugins set; the cache's internal header is about 1.2 KB).
 _ROUTER_HEADERS = 8
 _ROUTER_HEADER_BYTES = 4096
 
@@ -54,6 +58,7 @@ class RoutingPipeline:
         budget_store: BudgetStore | None = None,
         analyzer: SemanticEngine | None = None,
         telemetry: Telemetry | None = None,
+        cache_store: CacheStore | None = None,
         endpoints: EndpointPicker | None = None,
     ) -> None:
         self.loaded = loaded
@@ -66,10 +71,29 @@ class RoutingPipeline:
         self.egress = Egress(loaded)
         self.endpoints = endpoints
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
-        self._actions = build_actions(config, self.budget, metrics, _endpoint_pick(config, endpoints))
-        self._no_actions = self._actions[""]
+        self.cache = self._response_cache(cache_store, metrics)
+        from llmswitch.plugins import added_headers, build_plugins  # plugins import the pipeline's actions
+
+        self._actions = build_actions(
+            config, self.budget, metrics, build_plugins(config, metrics, self.cache), _endpoint_pick(config, endpoints)
+        )
+        self._no_actions = self._actions[PASSTHROUGH_DECISION]
+        plugin_headers, plugin_header_bytes = added_headers(config)
+        self._added_headers = _ROUTER_HEADERS + plugin_headers
+        self._added_header_bytes = _ROUTER_HEADER_BYTES + plugin_header_bytes
         self.max_body_bytes = config.router.max_body_bytes
         self._removed_headers = names.routing_headers(config.routing.cluster_header, *names.gateway_headers(config))
+
+    def _response_cache(self, store: CacheStore | None, metrics: RouterMetrics | None) -> ResponseCache | None:
+        """The response cache, when some decision's requests are cached; its store outlives reloads (RouterState)."""
+        config = self.config
+        if not config.cache_settings():
+            return None
+        from llmswitch.cache import ResponseCache, build_store
+
+        store = store or build_store(config.cache or CacheConfig())
+        window = self.analyzer.window if self.analyzer is not None else None
+        return ResponseCache(config, store, self.budget, self.analyzer, metrics, window)
 
     def model(self, name: str) -> ModelConfig:
         return self.router.models[name]
@@ -109,9 +133,9 @@ class RoutingPipeline:
     def check_headers(self, count: int, size: int) -> Respond | None:
         """A 431 for requests whose headers leave no room for the ones the router adds."""
         routing = self.config.routing
-        if count > routing.max_request_headers - _ROUTER_HEADERS:
+        if count > routing.max_request_headers - self._added_headers:
             return self._reject(headers_too_large(f"{count} headers; reduce them"), HttpRequest({}, "/", "GET"))
-        if size > routing.max_request_headers_kb * 1024 - _ROUTER_HEADER_BYTES:
+        if size > routing.max_request_headers_kb * 1024 - self._added_header_bytes:
             return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"), HttpRequest({}, "/", "GET"))
         return None
 
@@ -133,6 +157,8 @@ class RoutingPipeline:
             for action in self._actions.get(plan.decision, self._no_actions):
                 answer = await action.apply(exchange)
                 if answer is not None:
+                    if self.telemetry is not None:
+                        self.telemetry.answered(request.headers, request.started_ns, exchange.plan, answer)
                     return answer
             forward = self.egress.forward(exchange)
         except RequestError as err:

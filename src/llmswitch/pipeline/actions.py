@@ -3,19 +3,25 @@
 Actions run in order on an `Exchange` (the request, its view and its route plan). An action may
 change the plan (a cheaper model), the body the model gets (`exchange.data`, then mark
 `exchange.body_changed`), the headers sent upstream, or answer the client itself by returning a
-`Respond` (nothing then goes upstream). `build_actions` is the one place that orders them.
+`Respond` (nothing then goes upstream). `build_actions` is the one place that orders them:
+
+1. budget admission: the only action that may change the model, so the model is final after it;
+2. the plugins (`llmswitch.plugins`): the top-level ones, then the decision's, in list order;
+3. the response cache lookup, last: its key covers the final upstream body, and a hit refunds the
+   budget reservation (nothing goes upstream, nothing is spent).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from llmswitch.budget import BUDGET_HEADER, BudgetGuard
+from llmswitch.budget import BUDGET_HEADER, BudgetGuard, Reservation
 from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.pipeline.plan import HttpRequest, Respond, RoutePlan
+from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION
 from llmswitch.protocols.errors import insufficient_quota
 from llmswitch.protocols.view import RequestView
 
@@ -36,6 +42,10 @@ class Exchange:
     """Headers to set on the upstream request, beyond the routing headers."""
     dynamic_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     """Envoy dynamic metadata to set, by namespace (the picked endpoint under `envoy.lb`)."""
+    removed_headers: list[str] = field(default_factory=list)
+    """Client request headers not to send upstream."""
+    reservation: Reservation | None = None
+    """The budget reservation, for an action that answers the client itself to refund."""
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -47,6 +57,22 @@ class Exchange:
 
     def switch_model(self, model: ModelConfig, why: str) -> None:
         self.plan = dataclasses.replace(self.plan, model=model, reason=f"{self.plan.reason}; {why}")
+
+    def note(self, text: str) -> None:
+        """Record what an action changed, for the request's trace."""
+        self.plan.notes.append(text)
+
+    def set_upstream_headers(self, pairs: list[tuple[str, str]]) -> None:
+        """Set headers on the upstream request; a later setting or removal of the same name wins."""
+        names = {name for name, _ in pairs}
+        self.upstream_headers[:] = [(n, v) for n, v in self.upstream_headers if n not in names]
+        self.removed_headers[:] = [n for n in self.removed_headers if n not in names]
+        self.upstream_headers.extend(pairs)
+
+    def remove_upstream_headers(self, names: list[str]) -> None:
+        removed = set(names)
+        self.upstream_headers[:] = [(n, v) for n, v in self.upstream_headers if n not in removed]
+        self.removed_headers.extend(n for n in names if n not in self.removed_headers)
 
 
 class Action(Protocol):
@@ -76,6 +102,7 @@ class BudgetAdmission:
             exchange.switch_model(self.downgrade_to, f"budget exhausted, downgraded to {self.downgrade_to.name}")
             # Past the limit spend is still tracked: charged without a limit check.
             reservation = await guard.charge(tenant, self.downgrade_to, plan.prompt_tokens, plan.max_completion_tokens)
+        exchange.reservation = reservation
         exchange.upstream_headers.append((BUDGET_HEADER, reservation.header()))
         return None
 
@@ -88,15 +115,18 @@ def downgrade_model(config: Config) -> ModelConfig:
 
 
 def build_actions(
-    config: Config, guard: BudgetGuard, metrics: RouterMetrics | None, endpoint_pick: Action | None = None
+    config: Config,
+    guard: BudgetGuard,
+    metrics: RouterMetrics | None,
+    plugins: Callable[[str], list[Action]] | None = None,
+    endpoint_pick: Action | None = None,
 ) -> dict[str, list[Action]]:
-    """decision name -> its actions, in the order they run (`""`: requests no decision routed).
-
-    The endpoint pick runs last: it picks a replica of the model the other actions settled on."""
+    """decision name (or default / passthrough) -> its actions, in the order they run; `plugins` gives
+    a decision's plugins and cache lookup, in order (see the module docstring). The endpoint pick runs
+    last: it picks a replica of the model the other actions settled on."""
     shared: list[Action] = []
     if guard.active:
         shared.append(BudgetAdmission(guard, downgrade_model(config), metrics))
-    if endpoint_pick is not None:
-        shared.append(endpoint_pick)
-    names = ["", *(d.name for d in config.decisions)]
-    return {name: list(shared) for name in names}
+    last = [endpoint_pick] if endpoint_pick is not None else []
+    names = [DEFAULT_DECISION, PASSTHROUGH_DECISION, *(d.name for d in config.decisions)]
+    return {name: [*shared, *(plugins(name) if plugins is not None else ()), *last] for name in names}

@@ -87,7 +87,11 @@ class Egress:
     def forward(self, exchange: Exchange) -> Forward:
         plan = exchange.plan
         model = plan.model
-        extras = {"model_headers": self.model_headers[model.name], "metadata": exchange.dynamic_metadata or None}
+        extras = {
+            "model_headers": self.model_headers[model.name],
+            "metadata": exchange.dynamic_metadata or None,
+            "remove_headers": exchange.removed_headers,  # by plugins
+        }
         if plan.api is None:  # a path that is not routed by content: passed to the named model as it is
             plan.body = self.render_body(plan.data, model, "", exchange.body_changed)
             return Forward(plan, plan.body, exchange.upstream_headers, **extras)
@@ -100,6 +104,9 @@ class Egress:
             return Forward(plan, plan.body, exchange.upstream_headers, **extras)
         plan.body = self.render_body(plan.data, model, plan.api, exchange.body_changed)
         credential, remove = self.credential_headers(model, exchange.headers)
+        removed = extras.pop("remove_headers")
+        # The router's credential replaces the client's: a plugin's removal of its header is moot.
+        remove += [h for h in removed if h not in remove and (credential is None or h != credential[0])]
         path = upstream_path(model.base_path, target, exchange.request.path)
         if path != exchange.request.path:
             exchange.upstream_headers.append((":path", path))

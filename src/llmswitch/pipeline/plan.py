@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmswitch.config.schema import ModelConfig
 from llmswitch.protocols.view import ClientApi
+
+if TYPE_CHECKING:
+    from llmswitch.request import Semantics
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,12 @@ class RoutePlan:
     """Routed without the prompt's semantics: the encoder did not answer within semantics.timeout_ms."""
     api: ClientApi | None = "chat"
     """The client API the request came in on; None for a path that is not routed by content."""
+    semantics: Semantics | None = None
+    """The prompt's semantics, when routing computed them (the response cache reuses the embedding)."""
+    notes: list[str] = field(default_factory=list)
+    """What the actions changed (plugin fixes, clamps), for the trace."""
+    attributes: dict[str, str | float] = field(default_factory=dict)
+    """Trace attributes the actions add (the cache result)."""
 
 
 @dataclass
@@ -71,6 +80,7 @@ class Forward:
     credential: tuple[str, str] | None = None
     """The upstream credential header (name, value) of the chosen model, if it has one."""
     remove_headers: list[str] = field(default_factory=list)
+    """Client request headers not to send upstream."""
     model_headers: tuple[tuple[str, str], ...] = ()
     """Headers fixed per model (the GIE model-name header): the reply caches them serialized."""
     metadata: dict[str, dict[str, str]] | None = None

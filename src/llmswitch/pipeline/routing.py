@@ -150,6 +150,7 @@ class DecisionRouter:
             parsed.data,
             semantics_timed_out,
             parsed.api,
+            request.semantics,
         )
 
     def _select(self, decision: str, request: RouteRequest, done: Mapping[str, Selection] | None) -> Selection:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmswitch.config.schema import TelemetryConfig
-from llmswitch.pipeline import RoutePlan
+from llmswitch.pipeline import Respond, RoutePlan
 from llmswitch.protocols.errors import RequestError
 from llmswitch.telemetry.access_log import AccessLog
 from llmswitch.telemetry.metrics import RouterMetrics
@@ -28,10 +28,22 @@ class Telemetry:
         if plan.semantics_timed_out:
             self.metrics.semantic_timeouts.inc()
         if self.access_log is not None:
-            self.access_log.request(headers, started_ns, 200, decision=plan.decision, model=plan.model.name)
+            self._access(headers, started_ns, 200, plan)
         if self.tracer is None:
             return {}
         return self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
+
+    def answered(self, headers: Mapping[str, str], started_ns: int, plan: RoutePlan, answer: Respond) -> None:
+        """Record a routed request that an action answered itself (a cache hit)."""
+        if self.access_log is not None:
+            self._access(headers, started_ns, answer.status, plan)
+        if self.tracer is not None:
+            self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
+
+    def _access(self, headers: Mapping[str, str], started_ns: int, status: int, plan: RoutePlan) -> None:
+        cache = plan.attributes.get("llmswitch.cache")
+        extra = {"cache": str(cache)} if cache is not None else {}
+        self.access_log.request(headers, started_ns, status, decision=plan.decision, model=plan.model.name, **extra)  # type: ignore[union-attr]
 
     def rejected(self, headers: Mapping[str, str], started_ns: int, error: RequestError) -> None:
         self.metrics.errors.labels(error.code).inc()

@@ -82,6 +82,41 @@ class RouterMetrics:
         self.llm_router_cost = Counter(
             "llmswitch_llm_router_cost", "Cost of LLM router calls, from usage and the router model's pricing.", registry=r
         )
+        self.plugin_fixes = Counter(
+            "llmswitch_plugin_fixes",
+            "Request parameters a plugin dropped or fixed because the chosen model rejects them.",
+            ["model", "parameter", "action"], registry=r,
+        )
+        self.cache_hits = Counter(
+            "llmswitch_cache_hits", "Requests answered from the response cache, by match (exact, semantic).",
+            ["decision", "match"], registry=r,
+        )
+        self.cache_misses = Counter(
+            "llmswitch_cache_misses", "Cacheable requests sent upstream (no entry, or cache-control: no-cache).",
+            ["decision"], registry=r,
+        )
+        self.cache_bypasses = Counter(
+            "llmswitch_cache_bypasses", "Requests of cached decisions the cache left alone, by reason.",
+            ["decision", "reason"], registry=r,
+        )
+        self.cache_stores = Counter(
+            "llmswitch_cache_stores", "Responses stored in the cache.", ["decision"], registry=r
+        )
+        self.cache_stored_bytes = Counter(
+            "llmswitch_cache_stored_bytes", "Bytes of responses stored in the cache.", ["decision"], registry=r
+        )
+        self.cache_served_bytes = Counter(
+            "llmswitch_cache_served_bytes", "Bytes of cached answers sent to clients.", ["decision"], registry=r
+        )
+        self.cache_errors = Counter(
+            "llmswitch_cache_errors", "Failed cache store operations (the request went on without the cache).",
+            ["operation"], registry=r,
+        )
+        self.cache_entries = Gauge(
+            "llmswitch_cache_entries", "Entries this process holds (memory store) or mirrors (Redis: embeddings).",
+            registry=r,
+        )
+        self.cache_bytes = Gauge("llmswitch_cache_bytes", "Bytes behind llmswitch_cache_entries.", registry=r)
         self.config_info = Gauge(
             "llmswitch_config_info", "The config in use (value 1), by content hash.", ["sha256", "source"], registry=r
         )

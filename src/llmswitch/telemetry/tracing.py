@@ -104,8 +104,11 @@ class RouteTracer:
                 "llmswitch.route_reason": plan.reason,
                 "llmswitch.signals.matched": [f"{t}:{n}" for t, n, _ in plan.signals],
                 "llmswitch.signals.confidence": [c for _, _, c in plan.signals],
+                **plan.attributes,
             }
         )
+        if plan.notes:
+            span.set_attribute("llmswitch.notes", plan.notes)
         timings = plan.timings
         for signal_type, (first, total) in timings.signals.items():
             child = self.tracer.start_span(f"signal {signal_type}", context=context, start_time=wall(first))
