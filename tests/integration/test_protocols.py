@@ -230,7 +230,7 @@ def test_translated_usage_is_accounted_for_the_model_that_answered(stack, oai):
 
     before = claude_tokens()
     list(oai.chat.completions.create(model="auto", stream=True, messages=[{"role": "user", "content": "claude, count"}]))
-    assert wait_until(lambda: claude_tokens() > before)
+    assert wait_until(lambda: claude_tokens() > before, timeout_s=10)
 
 
 def test_a_client_that_disconnects_mid_stream_is_still_accounted(stack, claude):
@@ -245,5 +245,5 @@ def test_a_client_that_disconnects_mid_stream_is_still_accounted(stack, claude):
     stream = oai.chat.completions.create(model="auto", stream=True, messages=[{"role": "user", "content": "claude, long"}])
     next(iter(stream))
     stream.close()
-    assert wait_until(lambda: claude_prompt_tokens() > before, timeout_s=10)
-    assert estimated() == estimated_before + 1
+    assert wait_until(lambda: estimated() == estimated_before + 1, timeout_s=10)
+    assert claude_prompt_tokens() > before
