@@ -9,14 +9,14 @@ change the plan (a cheaper model), the body the model gets (`exchange.data`, the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from llmswitch.budget import BUDGET_HEADER, BudgetGuard
 from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.pipeline.plan import HttpRequest, Respond, RoutePlan
-from llmswitch.protocols.errors import insufficient_quota
+from llmswitch.protocols.errors import insufficient_quota, tenant_required
 from llmswitch.protocols.view import RequestView
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class Exchange:
     """An action changed `plan.data`: the body must be rendered again."""
     upstream_headers: list[tuple[str, str]] = field(default_factory=list)
     """Headers to set on the upstream request, beyond the routing headers."""
+    on_abandon: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Undo what an action committed (a budget reservation) if the request never goes upstream."""
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -65,6 +67,8 @@ class BudgetAdmission:
         guard = self.guard
         plan = exchange.plan
         tenant = guard.tenant(exchange.headers)
+        if guard.refuses(tenant):
+            raise tenant_required()
         reservation = await guard.admit(tenant, plan.model, plan.prompt_tokens, plan.max_completion_tokens)
         if reservation is None:
             if guard.config.on_exceeded == "reject":
@@ -75,6 +79,7 @@ class BudgetAdmission:
             # Past the limit spend is still tracked: charged without a limit check.
             reservation = await guard.charge(tenant, self.downgrade_to, plan.prompt_tokens, plan.max_completion_tokens)
         exchange.upstream_headers.append((BUDGET_HEADER, reservation.header()))
+        exchange.on_abandon.append(lambda: guard.settle(reservation, 0.0))
         return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,8 @@ class Forward:
     credential: tuple[str, str] | None = None
     """The upstream credential header (name, value) of the chosen model, if it has one."""
     remove_headers: list[str] = field(default_factory=list)
+    on_abandon: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+    """Undoes the actions' commitments (a budget reservation) if Envoy never sends the request upstream."""
 
 
 @dataclass(frozen=True)
