@@ -102,6 +102,8 @@ def test_unrouted_paths_reach_a_keyed_model_only_as_allowed(stack, http, upstrea
     assert len(embedded.data) == 2
     [seen] = upstreams.received("large-model")
     assert (seen["path"], seen["headers"]["authorization"]) == ("/v1/embeddings", f"Bearer {SECRET}")
+    prompt = ("llmswitch_model_tokens_total", (("kind", "prompt"), ("model", "large-model")))
+    assert wait_until(lambda: scrape_metrics(stack).get(prompt, 0) >= embedded.usage.prompt_tokens)
 
     # A model without a key gets unrouted requests as the client sent them.
     client.embeddings.create(model="small-model", input="hello")
