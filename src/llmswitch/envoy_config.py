@@ -302,16 +302,24 @@ def _retry_policy(config: Config) -> dict:
 
 
 def _local_reply_config() -> dict:
-    """Envoy's own error replies (body too large, router or model unreachable) in OpenAI's error shape.
+    """Envoy's own error replies (malformed request, body too large, router or model unreachable) in
+    OpenAI's error shape.
 
-    The router's immediate responses (400, 404, 413, 500) are JSON already; only 413 shares a status
-    with Envoy's, and both say the same thing.
+    The router's immediate responses are JSON already, in the client API's shape; their response code
+    details start with `llmswitch_`, so no mapper touches them.
     """
 
     def mapper(status: int, error_type: str, code: str, message: str) -> dict:
-        comparison = {"op": "EQ", "value": {"default_value": status, "runtime_key": f"llmswitch.local_reply.{status}"}}
+        expression = f"response.code == {status} && !response.code_details.startsWith('llmswitch_')"
         return {
-            "filter": {"status_code_filter": {"comparison": comparison}},
+            "filter": {
+                "extension_filter": {
+                    "name": "envoy.access_loggers.extension_filters.cel",
+                    "typed_config": _typed(
+                        "envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter", expression=expression
+                    ),
+                }
+            },
             "body_format_override": {
                 "json_format": {"error": {"message": message, "type": error_type, "code": code}},
                 "content_type": "application/json",
@@ -320,6 +328,8 @@ def _local_reply_config() -> dict:
 
     return {
         "mappers": [
+            # A malformed request line, a `#` fragment in the path, ...: Envoy's own 400s have no body.
+            mapper(400, "invalid_request_error", "bad_request", "Bad request: %RESPONSE_CODE_DETAILS%"),
             mapper(413, "invalid_request_error", "request_too_large", "The request body exceeds the size limit."),
             mapper(502, "server_error", "bad_gateway", "The model server failed: %RESPONSE_CODE_DETAILS%"),
             mapper(503, "server_error", "service_unavailable", "Service unavailable: %RESPONSE_CODE_DETAILS%"),
@@ -344,6 +354,11 @@ def _http_connection_manager(config: Config) -> dict:
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="llmswitch",
         codec_type="AUTO",
+        # The router, the routes and the model all see one canonical path: /v1/./chat//completions and
+        # /v1%2Fchat/completions are /v1/chat/completions.
+        normalize_path=True,
+        merge_slashes=True,
+        path_with_escaped_slashes_action="UNESCAPE_AND_FORWARD",
         # The router checks requests against the same limits, keeping room for the headers it adds.
         max_request_headers_kb=routing.max_request_headers_kb,
         common_http_protocol_options={"max_headers_count": routing.max_request_headers},

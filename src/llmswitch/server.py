@@ -65,9 +65,11 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     loaded = load_config(config_path)
     config = loaded.config
     metrics = RouterMetrics()
-    if config.telemetry.metrics.enabled:
-        metrics.serve(config.telemetry.metrics.port + worker)
-    telemetry = Telemetry(config.telemetry, metrics)
+    settings = config.telemetry.metrics
+    if settings.enabled:
+        metrics.serve(settings.port + worker, settings.address or config.router.address)
+    # With accounting on, the response observer logs each request with the status the client got.
+    telemetry = Telemetry(config.telemetry, metrics, log_responses=config.accounting.enabled)
     state = RouterState(loaded, build_store(config.budget), telemetry)
     reloader = ConfigReloader(config_path, state, metrics)
 

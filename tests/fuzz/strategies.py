@@ -252,6 +252,8 @@ header_values = st.one_of(
 header_lists = st.lists(st.tuples(header_names, header_values), max_size=8)
 methods = st.sampled_from(["POST", "POST", "GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "BREW"])
 paths = st.one_of(
-    st.sampled_from(["/v1/chat/completions", "/v1/chat/completions?x=1", "/chat/completions", "/v1/models", "/"]),
+    st.sampled_from(
+        ["/v1/chat/completions", "/v1/chat/completions?x=1", "/chat/completions", "/v1/models", "/v1/models/auto", "/"]
+    ),
     st.text(max_size=24).map(lambda p: "/" + p),
 )

@@ -34,6 +34,9 @@ def test_each_message_gets_one_reply_over_grpc(processor, extra, body, pieces):
     replies = list(processor.Process(iter(messages), timeout=10))
     assert len(replies) == len(messages)
     kinds = [reply.WhichOneof("response") for reply in replies]
+    if kinds[0] == "immediate_response":  # refused on its headers alone (a 431, a repeated routing header)
+        event(check_immediate(replies[0]))
+        return
     assert kinds[:-1] == ["request_headers"] + ["request_body"] * (len(chunks) - 1)
     if kinds[-1] == "immediate_response":
         event(check_immediate(replies[-1]))

@@ -8,7 +8,7 @@ from llmswitch.config.schema import Config
 from tests.helm.chart import CHART, CHART_VALUES
 
 # Deliberate differences from the schema's defaults, explained in the chart README.
-CHART_DEFAULTS = {"router.address": "0.0.0.0", "listener.probe_port": 9902}
+CHART_DEFAULTS = {"router.address": "0.0.0.0", "telemetry.metrics.address": "0.0.0.0", "listener.probe_port": 9902}
 # Kubernetes structures passed through as a whole, documented in one row each.
 WHOLE = {
     "podSecurityContext", "securityContext", "resources", "envoy.resources", "envoy.securityContext",

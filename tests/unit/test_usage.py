@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from llmswitch.protocols.usage import SseUsageScanner, json_usage
+from llmswitch.protocols.usage import SseUsageScanner, json_usage, usage_tokens
 from tests.protocol_fixtures import CHAT_STREAM, MESSAGES_STREAM
 from tests.protocol_helpers import stub_server
 
@@ -80,3 +80,8 @@ def test_streamed_text_is_counted_for_streams_that_never_report_usage():
     scanner.feed(b'data: {"type":"response.output_text.delta","delta":"de"}\n\n')
     scanner.feed(b'data: {"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\\"a\\""}}]}}]}\n\n')
     assert scanner.usage is None and scanner.text_chars == 5 + 3 + 2 + 4
+
+
+def test_embeddings_usage_has_no_completion_tokens():
+    assert usage_tokens({"prompt_tokens": 8, "total_tokens": 8}) == (8, 0)
+    assert usage_tokens({"prompt_tokens": 8}) is None

@@ -23,6 +23,8 @@ BUDGET_HEADER = names.BUDGET
 _DAY_S = 86400
 ANONYMOUS_TENANT = "-"
 _MAX_TENANTS_SEEN = 1000
+"""The tenant of requests that name none: one shared budget (`budget.anonymous`)."""
+_TENANT_SCOPES = frozenset({"tenant", "tenant_daily"})
 
 
 def request_cost(model: ModelConfig, prompt_tokens: int, completion_tokens: int) -> float:
@@ -89,8 +91,17 @@ class BudgetGuard:
             return self._tenant_by_key.get(hashlib.sha256(token.encode()).hexdigest(), ANONYMOUS_TENANT)
         return headers.get(self.config.tenant_header) or ANONYMOUS_TENANT
 
+    def refuses(self, tenant: str) -> bool:
+        """True when a request without a tenant is refused (`anonymous: reject`) under tenant limits."""
+        return tenant == ANONYMOUS_TENANT and self.config.anonymous == "reject" and self._tenant_limits
+
+    @property
+    def _tenant_limits(self) -> bool:
+        return any(limit.scope in _TENANT_SCOPES for limit in self.config.limits)
+
     def keys(self, tenant: str) -> list[BudgetKey]:
-        prefix = self.config.store.key_prefix
+        config = self.config
+        prefix = config.store.key_prefix
         day = time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
         tenant_part = quote(tenant, safe="")
         names = {
@@ -99,7 +110,15 @@ class BudgetGuard:
             "tenant": (f"{prefix}:tenant:{tenant_part}", 0),
             "tenant_daily": (f"{prefix}:tenant:{tenant_part}:day:{day}", 2 * _DAY_S),
         }
-        return [BudgetKey(names[limit.scope][0], limit.amount, names[limit.scope][1]) for limit in self.config.limits]
+        keys = []
+        for limit in config.limits:
+            amount = limit.amount
+            if tenant == ANONYMOUS_TENANT and limit.scope in _TENANT_SCOPES:
+                if config.anonymous == "unlimited":
+                    continue
+                amount = config.anonymous_amount or amount
+            keys.append(BudgetKey(names[limit.scope][0], amount, names[limit.scope][1]))
+        return keys
 
     def estimate(self, model: ModelConfig, prompt_tokens: int, max_completion_tokens: int | None) -> float:
         completion = max_completion_tokens or self.config.completion_estimate_tokens

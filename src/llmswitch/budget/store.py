@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -83,10 +84,26 @@ class RedisStore:
 
         self._redis = Redis.from_url(url)
         self._reserve = self._redis.register_script(_RESERVE)
+        self._undoing: set[asyncio.Task] = set()
 
     async def reserve(self, keys: list[BudgetKey], amount: float) -> bool:
+        """The script runs to its end even if the caller is cancelled meanwhile (Envoy gave up on the request
+        while Redis was slow); a reservation made for a caller that is gone is then undone."""
+        names = [k.key for k in keys]
         args = [amount, *(k.limit for k in keys), *(k.ttl_s for k in keys)]
-        return bool(await self._reserve(keys=[k.key for k in keys], args=args))
+        call = asyncio.ensure_future(self._reserve(keys=names, args=args))
+        try:
+            return bool(await asyncio.shield(call))
+        except asyncio.CancelledError:
+            call.add_done_callback(lambda done: self._undo_orphan(done, names, amount))
+            raise
+
+    def _undo_orphan(self, call: asyncio.Future, keys: list[str], amount: float) -> None:
+        if call.cancelled() or call.exception() is not None or not call.result():
+            return
+        task = asyncio.get_running_loop().create_task(self.adjust(keys, -amount))
+        self._undoing.add(task)
+        task.add_done_callback(self._undoing.discard)
 
     async def adjust(self, keys: list[str], delta: float) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -129,6 +129,4 @@ class CacheLookup:
         metrics = self.cache.metrics
         if metrics is not None:
             metrics.cache_hits.labels(self.decision, match.partition(";")[0]).inc()
-        if exchange.reservation is not None:
-            await self.cache.guard.settle(exchange.reservation, 0.0)  # nothing goes upstream: refund
-        return answer
+        return answer  # the pipeline refunds the budget reservation: nothing goes upstream

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from llmswitch.config.algorithms import (
     ARTIFACT_FILES,
@@ -28,9 +28,12 @@ from llmswitch.config.plugins import Plugin, ReasoningFamily, ReasoningPlugin, p
 from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
 CONFIG_VERSION = "v1"
+ROUTED_PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/responses"})
+"""The client API paths routed by content (`protocols.paths` maps each to its API)."""
 MIB = 1024 * 1024
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
 _HEADER_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+_PASSTHROUGH_PATTERN = r"^(POST|PUT|PATCH) /v1(/[A-Za-z0-9._~-]+)+$"
 RESERVED_DECISIONS = frozenset({"default", "passthrough"})
 
 
@@ -175,6 +178,15 @@ class BudgetConfig(StrictModel):
     tenant_header: HeaderName = Field(
         "x-tenant-id", description="Tenant header, trusted only if an authentication layer in front sets it."
     )
+    anonymous: Literal["shared", "unlimited", "reject"] = Field(
+        "shared",
+        description="Requests without a tenant (no tenant header, or a key not in tenants) under tenant and "
+        "tenant_daily limits: shared: they share one tenant budget '-'; unlimited: those limits do not apply to "
+        "them (global and daily ones still do); reject: 401.",
+    )
+    anonymous_amount: float | None = Field(
+        None, gt=0, description="With anonymous: shared, the shared budget's tenant limits; default: each limit's amount."
+    )
     on_exceeded: Literal["downgrade", "reject"] = Field(
         "downgrade", description="downgrade: route to downgrade_model; reject: 429 insufficient_quota."
     )
@@ -188,6 +200,9 @@ class BudgetConfig(StrictModel):
 class MetricsConfig(StrictModel):
     enabled: bool = True
     port: Port = Field(9090, description="Prometheus /metrics; worker i serves on port + i.")
+    address: str | None = Field(
+        None, description="Address /metrics binds; default: router.address (127.0.0.1; the chart uses 0.0.0.0)."
+    )
 
 
 class TracingConfig(StrictModel):
@@ -342,6 +357,20 @@ class ModelConfig(StrictModel):
         None,
         description="How the reasoning plugin talks to this model: openai, qwen3, deepseek, anthropic, or a custom spec.",
     )
+    passthrough_paths: list[Annotated[str, Field(pattern=_PASSTHROUGH_PATTERN)]] = Field(
+        [],
+        description="Other endpoints this model serves with its api_key_env credential, as 'METHOD /path' "
+        "(e.g. 'POST /v1/embeddings'): a request with a JSON body naming the model on exactly that method and "
+        "path goes to it with the key, below base_path. A model with a key gets no other unrouted request.",
+    )
+
+    @field_validator("passthrough_paths")
+    @classmethod
+    def _passthrough_paths_are_not_routed(cls, value: list[str]) -> list[str]:
+        routed = sorted(e for e in value if e.split(" ", 1)[1] in ROUTED_PATHS)
+        if routed:
+            raise ValueError(f"{', '.join(routed)}: routed by content already, not a passthrough path")
+        return value
 
     @model_validator(mode="after")
     def _one_endpoint_form(self) -> ModelConfig:
@@ -388,6 +417,11 @@ class ModelConfig(StrictModel):
     @property
     def key_header(self) -> str:
         return self.auth_header or ("x-api-key" if self.api == "anthropic" else "authorization")
+
+    @cached_property
+    def passthrough_endpoints(self) -> frozenset[tuple[str, str]]:
+        """(method, path) of `passthrough_paths`."""
+        return frozenset(tuple(entry.split(" ", 1)) for entry in self.passthrough_paths)  # type: ignore[misc]
 
 
 class KeywordSignal(StrictModel):

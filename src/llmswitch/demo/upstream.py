@@ -4,7 +4,9 @@ OpenAI Responses (POST /v1/responses), each in its API's own JSON, SSE events an
 
 They record what they received (GET /_stub/requests), so tests can check exactly which headers
 and body reached the model, and can be told to fail (PUT /_stub/fail {"status": 500}; 0 heals),
-or to cut their streams short after the first delta (PUT /_stub/fail {"status": 0, "cut_streams": true}).
+or to cut their streams short after the first delta (PUT /_stub/fail {"status": 0, "cut_streams": true}),
+or to report other token counts (PUT /_stub/usage {"prompt_tokens": -3}; {} restores them).
+They also serve POST /v1/embeddings, and answer any other path with OpenAI's 404 (recorded too).
 Answers are deterministic (fixed ids and timestamps), and usage counts about four characters per
 prompt token, as the router estimates. A request that offers tools and whose last user text names
 one gets a call of that tool (see `llmswitch.demo.stubs.common`). Run several in one process:
@@ -27,6 +29,7 @@ from starlette.routing import Route
 from llmswitch.demo.stubs.chat import chat
 from llmswitch.demo.stubs.common import UPSTREAM_HEADER, StubState
 from llmswitch.demo.stubs.messages import messages
+from llmswitch.demo.stubs.other import embeddings, unknown_url
 from llmswitch.demo.stubs.responses import responses
 
 __all__ = ["UPSTREAM_HEADER", "create_app", "serve"]
@@ -48,6 +51,10 @@ def create_app(name: str) -> Starlette:
         state.cut_streams = bool(settings.get("cut_streams", False))
         return Response(status_code=204)
 
+    async def usage(request: Request) -> Response:
+        state.usage_override = dict(await request.json())
+        return Response(status_code=204)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "name": name})
 
@@ -58,8 +65,11 @@ def create_app(name: str) -> Starlette:
             Route("/v1/responses", partial(responses, state), methods=["POST"]),
             Route("/_stub/requests", requests_seen, methods=["GET"]),
             Route("/_stub/requests", clear, methods=["DELETE"]),
+            Route("/v1/embeddings", partial(embeddings, state), methods=["POST"]),
             Route("/_stub/fail", fail, methods=["PUT"]),
+            Route("/_stub/usage", usage, methods=["PUT"]),
             Route("/health", health, methods=["GET"]),
+            Route("/{path:path}", partial(unknown_url, state), methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
         ]
     )
 

@@ -59,6 +59,7 @@ class ResponseObserver:
         self.guard = pipeline.budget
         self.started_ns = perf_counter_ns()
         self.model: str | None = None
+        self.request_headers: dict[str, str] = {}
         self.prompt_estimate = 0
         self.reservation: Reservation | None = None
         self.status = 0
@@ -79,6 +80,7 @@ class ResponseObserver:
         if kind == "request_headers":
             self.started_ns = perf_counter_ns()
             headers = header_map(request.request_headers)
+            self.request_headers = headers
             self.model = headers.get(names.SELECTED_MODEL)
             length = headers.get("content-length", "")
             self.prompt_estimate = int(length) // BYTES_PER_TOKEN if length.isdigit() else 0
@@ -131,6 +133,8 @@ class ResponseObserver:
     async def finish(self) -> None:
         if self.recorder is not None:
             await self.recorder.finish(self.complete)
+        if self.request_headers:
+            self.telemetry.responded(self.request_headers, self.started_ns, self.status)
         outcome = self.outcome()
         if outcome is None:
             if self.reservation is not None:
@@ -142,15 +146,18 @@ class ResponseObserver:
             return  # the model left the config during a reload
         health = self.pipeline.health
         health.record(outcome.model, ok=outcome.status < 500)
+        metrics = self.telemetry.metrics
         if self.endpoint is not None and self.pipeline.endpoints is not None:
             self.pipeline.endpoints.served(outcome.model, self.endpoint, outcome.status, outcome.duration_s)
-        self.telemetry.metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
+        metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
+        if outcome.usage is not None and min(outcome.usage) < 0:  # a faulty upstream: counted, not trusted
+            metrics.usage_invalid.labels(outcome.model).inc()
+            outcome.usage = (max(outcome.usage[0], 0), max(outcome.usage[1], 0))
         cost = request_cost(model, *outcome.usage) if outcome.usage is not None else None
         self.telemetry.response(outcome.model, outcome.status, outcome.usage, cost, outcome.ttfb_s, outcome.duration_s)
         if outcome.usage_estimated:
-            self.telemetry.metrics.usage_estimated.labels(outcome.model).inc()
+            metrics.usage_estimated.labels(outcome.model).inc()
         if cost is not None and self.tenant is not None:
-            metrics = self.telemetry.metrics
             metrics.tenant_cost.labels(metrics.tenant_label(self.tenant)).inc(cost)
             self.guard.seen(self.tenant)
         if self.reservation is not None:

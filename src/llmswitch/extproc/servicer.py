@@ -10,10 +10,11 @@ Inference Extension gateway (llmswitch as its endpoint picker): `StreamedRequest
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from time import perf_counter_ns
 
 import grpc
+from envoy.config.core.v3.base_pb2 import HeaderValue
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
 
@@ -21,7 +22,7 @@ from llmswitch.extproc import responses
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
 from llmswitch.extproc.streamed import StreamedRequestProcessor, is_full_duplex
 from llmswitch.extproc.upstream import UpstreamProcessor, is_upstream_stream
-from llmswitch.pipeline import HttpRequest, RoutingPipeline
+from llmswitch.pipeline import Forward, HttpRequest, RoutingPipeline, abandon
 from llmswitch.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class RequestProcessor:
         self.path = "/"
         self.method = "GET"
         self.body_chunks: list[bytes] = []
+        self.forwarded: Forward | None = None
 
     async def handle(self, request: ProcessingRequest) -> bytes:
         """The serialized reply to one message (see `responses`)."""
@@ -65,16 +67,37 @@ class RequestProcessor:
         self.path = self.headers.get(":path", "/")
         self.method = self.headers.get(":method", "GET")
         # Serialized size: the key and value bytes Envoy counts, plus a few bytes of framing per header.
-        refused = self.pipeline.check_headers(len(header_map.headers), header_map.ByteSize())
+        repeated = _repeated(header_map.headers) if len(self.headers) < len(header_map.headers) else ()
+        request = HttpRequest(self.headers, self.path, self.method, started_ns=self.started_ns)
+        refused = self.pipeline.check_headers(len(header_map.headers), header_map.ByteSize(), repeated, request)
         if refused is not None:
             return responses.reply(refused)
         if not message.end_of_stream:
             return responses.CONTINUE_REQUEST_HEADERS
-        return responses.reply(self.pipeline.headers_only(HttpRequest(self.headers, self.path, self.method)))
+        return responses.reply(self.pipeline.headers_only(request))
 
     async def _on_request_body(self, body: bytes) -> bytes:
         request = HttpRequest(self.headers, self.path, self.method, body, self.started_ns)
-        return responses.reply(await self.pipeline.process(request), self.pipeline.config.routing.cluster_header)
+        result = await self.pipeline.process(request)
+        if isinstance(result, Forward):
+            self.forwarded = result
+        return responses.reply(result, self.pipeline.config.routing.cluster_header)
+
+    def abandon(self) -> None:
+        """Envoy reset the stream (its message timeout): a routed request never went upstream."""
+        if self.forwarded is not None:
+            abandon(self.forwarded.on_abandon)
+
+
+def _repeated(headers: Iterable[HeaderValue]) -> list[str]:
+    """Names that occur more than once (Envoy sends each occurrence of a header as its own entry)."""
+    seen: set[str] = set()
+    repeated = []
+    for entry in headers:
+        if entry.key in seen:
+            repeated.append(entry.key)
+        seen.add(entry.key)
+    return repeated
 
 
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
@@ -128,6 +151,8 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             end = "closed"
         finally:
             stats.stream_ended(end)
+            if end == "reset" and processor is not None:
+                processor.abandon()
             if observer is not None:
                 self.observer_tasks.spawn(observer)
             elif streamed is not None and streamed.observer.model is not None:

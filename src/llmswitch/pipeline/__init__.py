@@ -9,8 +9,9 @@ Pure of gRPC: the ext_proc servicer turns Envoy's messages into `process` calls 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from llmswitch.pipeline.plan import Continue, Forward, HttpRequest, Respond, Rou
 from llmswitch.pipeline.upstream import UpstreamAttempt
 from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION, DecisionRouter
 from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, internal_error
-from llmswitch.protocols.openai_models import is_models_list, model_list
+from llmswitch.protocols.openai_models import model_list, model_object, models_request
 from llmswitch.protocols.paths import API_PATHS, client_api
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class RoutingPipeline:
         self._added_header_bytes = _ROUTER_HEADER_BYTES + plugin_header_bytes
         self.max_body_bytes = config.router.max_body_bytes
         self._removed_headers = names.routing_headers(config.routing.cluster_header, *names.gateway_headers(config))
+        self._single_headers = single_value_headers(config)
 
     def _response_cache(self, store: CacheStore | None, metrics: RouterMetrics | None) -> ResponseCache | None:
         """The response cache, when some decision's requests are cached; its store outlives reloads (RouterState)."""
@@ -130,28 +132,46 @@ class RoutingPipeline:
 
     # -- the whole request ----------------------------------------------------------------------------
 
-    def check_headers(self, count: int, size: int) -> Respond | None:
-        """A 431 for requests whose headers leave no room for the ones the router adds."""
+    def check_headers(
+        self, count: int, size: int, repeated: Iterable[str] = (), request: HttpRequest | None = None
+    ) -> Respond | None:
+        """A 431 for requests whose headers leave no room for the ones the router adds; a 400 for a repeated
+        header the router reads (it would read one value while the model or an auth layer reads another)."""
+        request = request or HttpRequest({}, "/", "GET", started_ns=perf_counter_ns())
         routing = self.config.routing
         if count > routing.max_request_headers - self._added_headers:
-            return self._reject(headers_too_large(f"{count} headers; reduce them"), HttpRequest({}, "/", "GET"))
+            return self._reject(headers_too_large(f"{count} headers; reduce them"), request)
         if size > routing.max_request_headers_kb * 1024 - self._added_header_bytes:
-            return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"), HttpRequest({}, "/", "GET"))
+            return self._reject(headers_too_large(f"{size} bytes of headers; reduce them"), request)
+        for name in repeated:
+            if name in self._single_headers:
+                message = f"The header {name!r} appears more than once; send it once."
+                return self._reject(bad_request("duplicate_header", message, param=name), request)
         return None
 
     def headers_only(self, request: HttpRequest) -> Respond | Continue:
-        """A request without a body: the model list, an error, or through with the routing headers removed."""
-        if is_models_list(request.method, request.path):
-            return Respond(200, model_list(self.config), "llmswitch_models")
-        if request.method in _BODY_METHODS:
-            return self._reject(bad_request("empty_body", "The request body is empty; expected a JSON object."), request)
-        # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
+        """A request without a body: the model list or one model, an error, or through to the default model."""
+        try:
+            model = models_request(request.method, request.path)
+            if model is not None:
+                body = model_object(self.config, model) if model else model_list(self.config)
+                return Respond(200, b"" if request.method == "HEAD" else body, "llmswitch_models")
+            if request.method in _BODY_METHODS:
+                raise bad_request("empty_body", "The request body is empty; expected a JSON object.")
+            self.egress.endpoints.check_bodyless(request.method, request.path)
+        except RequestError as err:
+            return self._reject(err, request)
+        # Through to the default route, never with a credential; drop any spoofed routing header.
         return Continue(self._removed_headers)
 
     async def process(self, request: HttpRequest) -> Forward | Respond:
         """Route one buffered request: client codec, routing, the decision's actions, egress."""
+        exchange: Exchange | None = None
         try:
+            self._check_request(request)
             parsed = parse_request(request.path, request.body, self.max_body_bytes)
+            if parsed.api is None and (named := self.router.models.get(parsed.model)) is not None:
+                self.egress.endpoints.passthrough_credential(named, request.method, request.path)
             plan = await self.router.route_async(request.headers, parsed, request.started_ns or perf_counter_ns())
             exchange = Exchange(request, parsed.view, plan)
             for action in self._actions.get(plan.decision, self._no_actions):
@@ -159,21 +179,70 @@ class RoutingPipeline:
                 if answer is not None:
                     if self.telemetry is not None:
                         self.telemetry.answered(request.headers, request.started_ns, exchange.plan, answer)
+                    await _undo(exchange.on_abandon)
                     return answer
             forward = self.egress.forward(exchange)
         except RequestError as err:
+            if exchange is not None:
+                await _undo(exchange.on_abandon)
             return self._reject(err, request)
+        except asyncio.CancelledError:  # Envoy gave up on the stream (its message timeout): nothing goes upstream
+            if exchange is not None:
+                abandon(exchange.on_abandon)
+            raise
         except Exception:
             log.exception("routing failed for %s %s", request.method, request.path)
+            if exchange is not None:
+                await _undo(exchange.on_abandon)
             return self._reject(internal_error(), request)
         if self.telemetry is not None:
             forward.headers.extend(self.telemetry.routed(request.headers, request.started_ns, forward.plan).items())
         return forward
 
+    def _check_request(self, request: HttpRequest) -> None:
+        """What the path, method and headers alone decide: a routed path takes POST; bodies are uncompressed."""
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise RequestError(
+                415,
+                "unsupported_content_encoding",
+                f"Content-Encoding {encoding!r} is not supported; send the JSON body uncompressed.",
+            )
+        if client_api(request.path) is not None:
+            self.egress.endpoints.check_routed(request.method)
+
     def _reject(self, err: RequestError, request: HttpRequest) -> Respond:
         if self.telemetry is not None:
             self.telemetry.rejected(request.headers, request.started_ns, err)
-        return Respond(err.status, err.body_for(client_api(request.path) or "chat"), f"llmswitch_{err.code}")
+        body = err.body_for(client_api(request.path) or "chat")
+        return Respond(err.status, body, f"llmswitch_{err.code}", headers=err.headers)
+
+
+def single_value_headers(config: Config) -> frozenset[str]:
+    """Request headers the router decides by: header signals, and the budget's tenant (its header, or the
+    API key when tenants are keyed). Sent twice, the router would read one value and others the other."""
+    names_read = {signal.header for signal in config.signals.headers}
+    budget = config.budget
+    if budget.limits:
+        names_read.add("authorization" if budget.tenants else budget.tenant_header)
+    return frozenset(names_read)
+
+
+async def _undo(callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+    for callback in callbacks:
+        await callback()
+
+
+_ABANDONED: set[asyncio.Task] = set()
+
+
+def abandon(callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+    """Undo an exchange's commitments in a task of its own (its request's task is being cancelled)."""
+    if not callbacks:
+        return
+    task = asyncio.get_running_loop().create_task(_undo(callbacks))
+    _ABANDONED.add(task)
+    task.add_done_callback(_ABANDONED.discard)
 
 
 def _endpoint_pick(config: Config, picker: EndpointPicker | None):
@@ -195,4 +264,5 @@ __all__ = [
     "RoutePlan",
     "RouteTimings",
     "RoutingPipeline",
+    "abandon",
 ]

@@ -14,15 +14,15 @@ change the plan (a cheaper model), the body the model gets (`exchange.data`, the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from llmswitch.budget import BUDGET_HEADER, BudgetGuard, Reservation
+from llmswitch.budget import BUDGET_HEADER, BudgetGuard
 from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.pipeline.plan import HttpRequest, Respond, RoutePlan
 from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION
-from llmswitch.protocols.errors import insufficient_quota
+from llmswitch.protocols.errors import insufficient_quota, tenant_required
 from llmswitch.protocols.view import RequestView
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ class Exchange:
     """Envoy dynamic metadata to set, by namespace (the picked endpoint under `envoy.lb`)."""
     removed_headers: list[str] = field(default_factory=list)
     """Client request headers not to send upstream."""
-    reservation: Reservation | None = None
-    """The budget reservation, for an action that answers the client itself to refund."""
+    on_abandon: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Undo what an action committed (a budget reservation) if the request never goes upstream."""
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -93,6 +93,8 @@ class BudgetAdmission:
         guard = self.guard
         plan = exchange.plan
         tenant = guard.tenant(exchange.headers)
+        if guard.refuses(tenant):
+            raise tenant_required()
         reservation = await guard.admit(tenant, plan.model, plan.prompt_tokens, plan.max_completion_tokens)
         if reservation is None:
             if guard.config.on_exceeded == "reject":
@@ -102,8 +104,8 @@ class BudgetAdmission:
             exchange.switch_model(self.downgrade_to, f"budget exhausted, downgraded to {self.downgrade_to.name}")
             # Past the limit spend is still tracked: charged without a limit check.
             reservation = await guard.charge(tenant, self.downgrade_to, plan.prompt_tokens, plan.max_completion_tokens)
-        exchange.reservation = reservation
         exchange.upstream_headers.append((BUDGET_HEADER, reservation.header()))
+        exchange.on_abandon.append(lambda: guard.settle(reservation, 0.0))
         return None
 
 

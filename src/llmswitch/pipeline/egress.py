@@ -15,9 +15,12 @@ from llmswitch import headers as names
 from llmswitch.config import ConfigError, LoadedConfig
 from llmswitch.config.schema import ModelConfig
 from llmswitch.pipeline.actions import Exchange
+from llmswitch.pipeline.endpoints import EndpointPolicy
 from llmswitch.pipeline.plan import Forward
+from llmswitch.protocols.duplicate_keys import check_duplicate_keys
+from llmswitch.protocols.errors import RequestError
 from llmswitch.protocols.openai_chat import dump_json
-from llmswitch.protocols.paths import upstream_path
+from llmswitch.protocols.paths import passthrough_path, upstream_path
 from llmswitch.protocols.translate import translate_request
 from llmswitch.protocols.view import ClientApi
 
@@ -50,6 +53,8 @@ class Egress:
         self.credentials = upstream_credentials(loaded)
         name_header = config.routing.model_name_header
         self.model_headers = {m.name: ((name_header, m.body_model),) if name_header else () for m in config.models}
+        self.endpoints = EndpointPolicy(config.model(config.default_model), frozenset(self.credentials))
+        self.max_body_bytes = config.router.max_body_bytes
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
 
     def prepare(self, data: dict[str, Any], model: ModelConfig, api: str) -> bool:
@@ -61,11 +66,12 @@ class Egress:
         return self.ask_stream_usage(data) or changed if api == "chat" else changed
 
     def ask_stream_usage(self, data: dict[str, Any]) -> bool:
-        """Ask a chat completions stream for its usage chunk when accounting is on; True if `data` changed."""
+        """Ask a chat completions stream for its usage chunk when accounting is on and the client did not
+        say `include_usage: false` (the observer then estimates its usage); True if `data` changed."""
         if not (self._inject_stream_usage and data.get("stream") is True):
             return False
         options = data.get("stream_options")
-        if isinstance(options, dict) and options.get("include_usage") is True:
+        if isinstance(options, dict) and "include_usage" in options:
             return False
         data["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
         return True
@@ -87,29 +93,61 @@ class Egress:
     def forward(self, exchange: Exchange) -> Forward:
         plan = exchange.plan
         model = plan.model
-        extras = {
-            "model_headers": self.model_headers[model.name],
-            "metadata": exchange.dynamic_metadata or None,
-            "remove_headers": exchange.removed_headers,  # by plugins
-        }
+        request = exchange.request
         if plan.api is None:  # a path that is not routed by content: passed to the named model as it is
-            plan.body = self.render_body(plan.data, model, "", exchange.body_changed)
-            return Forward(plan, plan.body, exchange.upstream_headers, **extras)
+            plan.body = self._checked(self.render_body(plan.data, model, "", exchange.body_changed), request.body)
+            if not self.endpoints.passthrough_credential(model, request.method, request.path):
+                return self._forward(exchange, None, [])
+            credential, remove = self.credential_headers(model, exchange.headers)
+            path = passthrough_path(model.base_path, request.path)
+            if path != request.path:
+                exchange.upstream_headers.append((":path", path))
+            return self._forward(exchange, credential, remove)
         target = model.wire_api(plan.api)
         if target != plan.api:  # translated per attempt by the model cluster's upstream filter
             # Translated here too, only to refuse what the model's API cannot express before anything is sent.
             translate_request(plan.data, plan.api, target, default_max_tokens=model.default_max_tokens)
-            plan.body = dump_json(plan.data) if exchange.body_changed else None
+            plan.body = self._checked(dump_json(plan.data) if exchange.body_changed else None, request.body)
             exchange.upstream_headers.append((names.EGRESS, plan.api))
-            return Forward(plan, plan.body, exchange.upstream_headers, **extras)
-        plan.body = self.render_body(plan.data, model, plan.api, exchange.body_changed)
+            return self._forward(exchange, None, [])
+        plan.body = self._checked(self.render_body(plan.data, model, plan.api, exchange.body_changed), request.body)
         credential, remove = self.credential_headers(model, exchange.headers)
-        removed = extras.pop("remove_headers")
-        # The router's credential replaces the client's: a plugin's removal of its header is moot.
-        remove += [h for h in removed if h not in remove and (credential is None or h != credential[0])]
-        path = upstream_path(model.base_path, target, exchange.request.path)
-        if path != exchange.request.path:
+        path = upstream_path(model.base_path, target, request.path)
+        if path != request.path:
             exchange.upstream_headers.append((":path", path))
         if target == "messages" and "anthropic-version" not in exchange.headers:
             exchange.upstream_headers.append(("anthropic-version", model.anthropic_version))
-        return Forward(plan, plan.body, exchange.upstream_headers, credential, remove, **extras)
+        return self._forward(exchange, credential, remove)
+
+    def _checked(self, body: bytes | None, sent: bytes) -> bytes | None:
+        """The body the model gets, if it has one meaning and Envoy will take it.
+
+        A body forwarded as the client sent it must not repeat a key the router read (the model might
+        read the other value); a rewritten one holds each key once, with the value routing used. A
+        rewritten body over Envoy's buffer limit would be a 413 from Envoy after routing (and after its
+        budget reservation), so it is refused here."""
+        if body is None:
+            check_duplicate_keys(sent)
+        elif len(body) > self.max_body_bytes:
+            raise RequestError(
+                413,
+                "request_too_large",
+                f"The request body grows to {len(body)} bytes when the router names the model, "
+                f"over the limit of {self.max_body_bytes} bytes.",
+            )
+        return body
+
+    def _forward(self, exchange: Exchange, credential: tuple[str, str] | None, remove: list[str]) -> Forward:
+        plan = exchange.plan
+        # The router's credential replaces the client's: a plugin's removal of its header is moot.
+        remove += [h for h in exchange.removed_headers if h not in remove and (credential is None or h != credential[0])]
+        return Forward(
+            plan,
+            plan.body,
+            exchange.upstream_headers,
+            credential,
+            remove,
+            model_headers=self.model_headers[plan.model.name],
+            metadata=exchange.dynamic_metadata or None,
+            on_abandon=exchange.on_abandon,
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,8 @@ class Forward:
     """Headers fixed per model (the GIE model-name header): the reply caches them serialized."""
     metadata: dict[str, dict[str, str]] | None = None
     """Envoy dynamic metadata to set, by namespace (the picked endpoint, GIE's `envoy.lb`)."""
+    on_abandon: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+    """Undoes the actions' commitments (a budget reservation) if Envoy never sends the request upstream."""
 
 
 @dataclass(frozen=True)

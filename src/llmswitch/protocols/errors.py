@@ -57,6 +57,8 @@ class RequestError(Exception):
     message: str
     type: str = "invalid_request_error"
     param: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Response headers the status calls for (`allow` on a 405)."""
 
     def body(self) -> bytes:
         """The OpenAI shape (chat completions and Responses)."""
@@ -92,6 +94,12 @@ def headers_too_large(what: str) -> RequestError:
 def insufficient_quota() -> RequestError:
     return RequestError(
         429, "insufficient_quota", "The spend budget for this request is exhausted.", type="insufficient_quota"
+    )
+
+
+def tenant_required() -> RequestError:
+    return RequestError(
+        401, "tenant_required", "This request names no tenant, and the router's budgets need one.", type="authentication_error"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,6 +17,9 @@ CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 # digits, found by mapping every digit to "0": much cheaper than a regex scan) take the exact stdlib path.
 _DIGITS_AS_ZERO = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _LONG_DIGIT_RUN = b"0" * 19
+_GZIP_MAGIC = b"\x1f\x8b"
+MAX_INT_DIGITS = 4300
+"""Python's default limit on integer string conversion; a longer number is refused, not converted."""
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _ROLES_WITHOUT_CONTENT = frozenset({"assistant", "function", "tool"})
 
@@ -31,11 +35,30 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:
+        raise ValueError(f"a number has more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
 def _load_exact(body: bytes) -> Any:
     """The stdlib parser keeps big integers exact; made as strict as orjson on the rest."""
-    data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    data = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
     json.dumps(data, ensure_ascii=False).encode()  # UnicodeEncodeError for lone surrogate escapes
     return data
+
+
+def _invalid_json(body: bytes, exc: Exception) -> str:
+    """What is wrong with a body that does not parse, in the client's terms."""
+    if body.startswith(_GZIP_MAGIC):
+        return "The request body is gzip-compressed; send it uncompressed."
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"The request body is not valid UTF-8: byte 0x{body[bad.start]:02x} at offset {bad.start}."
+    if isinstance(exc, UnicodeEncodeError) or "surrogates not allowed" in str(exc):
+        return "The request body is not valid JSON: a string holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)."
+    return f"The request body is not valid JSON: {exc}"
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:
@@ -47,7 +70,7 @@ def load_json_object(body: bytes) -> dict[str, Any]:
         else:
             data = orjson.loads(body)  # strict: rejects NaN, lone surrogates, out-of-range floats
     except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise bad_request("invalid_json", f"The request body is not valid JSON: {exc}") from None
+        raise bad_request("invalid_json", _invalid_json(body, exc)) from None
     if not isinstance(data, dict):
         raise bad_request("invalid_body", f"The request body must be a JSON object, not {_json_type(data)}.")
     return data
@@ -79,9 +102,8 @@ def parse_chat(data: dict[str, Any], model: str) -> RequestView:
         raise bad_request("missing_messages", "Missing required parameter: 'messages'.")
     if not isinstance(messages, list) or not messages:
         raise bad_request("invalid_type", "'messages' must be a non-empty array.")
+    check_chat_params(data)
     stream = data.get("stream", False)
-    if stream is not None and not isinstance(stream, bool):
-        raise bad_request("invalid_type", "'stream' must be a boolean.")
     user_parts: list[str] = []
     all_parts: list[str] = []
     tool_parts: list[str] = []
@@ -109,6 +131,53 @@ def parse_chat(data: dict[str, Any], model: str) -> RequestView:
         has_images=images,
         max_output_tokens=max_output_tokens(data),
     )
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _stop(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+_PARAM_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "stream": (lambda v: isinstance(v, bool), "a boolean"),
+    "stream_options": (lambda v: isinstance(v, dict), "an object"),
+    "max_tokens": (_positive_int, "a positive integer"),
+    "max_completion_tokens": (_positive_int, "a positive integer"),
+    "n": (_positive_int, "a positive integer"),
+    "temperature": (_number, "a number"),
+    "top_p": (_number, "a number"),
+    "presence_penalty": (_number, "a number"),
+    "frequency_penalty": (_number, "a number"),
+    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "stop": (_stop, "a string or an array of strings"),
+    "tools": (lambda v: isinstance(v, list), "an array"),
+    "tool_choice": (lambda v: isinstance(v, str | dict), "a string or an object"),
+    "response_format": (lambda v: isinstance(v, dict), "an object"),
+    "logprobs": (lambda v: isinstance(v, bool), "a boolean"),
+    "parallel_tool_calls": (lambda v: isinstance(v, bool), "a boolean"),
+    "user": (lambda v: isinstance(v, str), "a string"),
+}
+_PARAMS = frozenset(_PARAM_TYPES)
+
+
+def check_chat_params(data: dict[str, Any]) -> None:
+    """The types of the request parameters a model server would choke on (null means unset), checked on
+    routed and passthrough requests alike, so a bad value is a 400 here and not a 500 upstream."""
+    for key in _PARAMS.intersection(data):
+        value = data[key]
+        valid, what = _PARAM_TYPES[key]
+        if value is not None and not valid(value):
+            raise bad_request("invalid_type", f"'{key}' must be {what}.", param=key)
+    options = data.get("stream_options")
+    if options is not None and not isinstance(options.get("include_usage", False), bool):
+        raise bad_request("invalid_type", "'stream_options.include_usage' must be a boolean.", param="stream_options.include_usage")
 
 
 def max_output_tokens(data: dict[str, Any]) -> int | None:

@@ -22,3 +22,8 @@ def upstream_path(base_path: str, api: ClientApi, client_path: str) -> str:
     """The path of `api` below a model's `base_path` (e.g. /v1), keeping the client's query string."""
     _, query, rest = client_path.partition("?")
     return f"{base_path}{API_PATHS[api].removeprefix('/v1')}{query}{rest}"
+
+
+def passthrough_path(base_path: str, client_path: str) -> str:
+    """A `/v1/...` passthrough path below a model's `base_path`, keeping the client's query string."""
+    return base_path + client_path.removeprefix("/v1") if base_path != "/v1" else client_path

@@ -28,7 +28,8 @@ def _int(value: Any) -> int:
 
 
 def usage_tokens(usage: Any) -> Usage | None:
-    """Chat completions (`prompt_tokens`), Responses and Anthropic (`input_tokens`) usage objects.
+    """Chat completions (`prompt_tokens`), embeddings (prompt and total), Responses and Anthropic
+    (`input_tokens`) usage objects.
 
     Anthropic counts cache writes and reads apart from `input_tokens`; they are prompt tokens too.
     """
@@ -36,6 +37,8 @@ def usage_tokens(usage: Any) -> Usage | None:
         return None
     prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
     completion = usage.get("completion_tokens", usage.get("output_tokens"))
+    if completion is None and isinstance(prompt, int) and isinstance(usage.get("total_tokens"), int):
+        completion = usage["total_tokens"] - prompt  # embeddings: prompt and total only
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
     if "prompt_tokens" not in usage:

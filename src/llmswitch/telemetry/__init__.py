@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from llmswitch import headers as names
 from llmswitch.config.schema import TelemetryConfig
 from llmswitch.pipeline import Respond, RoutePlan
 from llmswitch.protocols.errors import RequestError
@@ -15,11 +16,17 @@ from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.telemetry.tracing import RouteTracer, tracing_enabled
 
 
+_ROUTED_FIELDS = (("decision", names.DECISION), ("model", names.SELECTED_MODEL))
+
+
 class Telemetry:
-    def __init__(self, config: TelemetryConfig, metrics: RouterMetrics | None = None) -> None:
+    def __init__(self, config: TelemetryConfig, metrics: RouterMetrics | None = None, log_responses: bool = False) -> None:
+        """`log_responses`: the response observer writes the access line of forwarded requests, with the
+        status the client got; otherwise it is written at routing time, without a status."""
         self.metrics = metrics or RouterMetrics()
         self.tracer = RouteTracer(config.tracing) if tracing_enabled(config.tracing) else None
         self.access_log = AccessLog() if config.access_log else None
+        self.log_responses = log_responses
 
     def routed(self, headers: Mapping[str, str], started_ns: int, plan: RoutePlan) -> dict[str, str]:
         """Record a routed request; returns headers (trace context) to add to the upstream request."""
@@ -27,8 +34,8 @@ class Telemetry:
         self.metrics.routes.routed(plan.decision, plan.model.name, timings.end - timings.start, timings.signals)
         if plan.semantics_timed_out:
             self.metrics.semantic_timeouts.inc()
-        if self.access_log is not None:
-            self._access(headers, started_ns, 200, plan)
+        if self.access_log is not None and not self.log_responses:
+            self._access(headers, started_ns, None, plan)
         if self.tracer is None:
             return {}
         return self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
@@ -40,7 +47,7 @@ class Telemetry:
         if self.tracer is not None:
             self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
 
-    def _access(self, headers: Mapping[str, str], started_ns: int, status: int, plan: RoutePlan) -> None:
+    def _access(self, headers: Mapping[str, str], started_ns: int, status: int | None, plan: RoutePlan) -> None:
         cache = plan.attributes.get("llmswitch.cache")
         extra = {"cache": str(cache)} if cache is not None else {}
         self.access_log.request(headers, started_ns, status, decision=plan.decision, model=plan.model.name, **extra)  # type: ignore[union-attr]
@@ -72,6 +79,14 @@ class Telemetry:
         if ttfb_s is not None:
             metrics.model_ttfb_seconds.labels(model).observe(ttfb_s)
         metrics.model_duration_seconds.labels(model).observe(duration_s)
+
+    def responded(self, headers: Mapping[str, str], started_ns: int, status: int) -> None:
+        """The access line of a request the router let through, written when its response ended (from the
+        observer, which sees the routed request's headers); status 0: no response (the client went away)."""
+        if self.access_log is None or not self.log_responses:
+            return
+        fields = {key: headers[name] for key, name in _ROUTED_FIELDS if name in headers}
+        self.access_log.request(headers, started_ns, status, **fields)
 
     def shutdown(self) -> None:
         if self.access_log is not None:

@@ -67,7 +67,7 @@ class AccessLog:
         self._size = 0
         self._flush_timer: asyncio.TimerHandle | None = None
 
-    def request(self, headers: Mapping[str, str], started_ns: int, status: int, **fields: str) -> None:
+    def request(self, headers: Mapping[str, str], started_ns: int, status: int | None, **fields: str) -> None:
         """The access line of one request, timed from ``started_ns`` (perf_counter_ns)."""
         self.write(
             {

@@ -31,6 +31,12 @@ class RouterMetrics:
             ["model"],
             registry=r,
         )
+        self.usage_invalid = Counter(
+            "llmswitch_usage_invalid",
+            "Responses whose reported usage held a negative token count (counted as 0).",
+            ["model"],
+            registry=r,
+        )
         self.model_responses = Counter(
             "llmswitch_model_responses", "Model responses by status class.", ["model", "status_class"], registry=r
         )
@@ -134,5 +140,5 @@ class RouterMetrics:
         self.config_info.clear()
         self.config_info.labels(sha256=sha256, source=source).set(1)
 
-    def serve(self, port: int, address: str = "0.0.0.0") -> None:
+    def serve(self, port: int, address: str = "127.0.0.1") -> None:
         start_http_server(port, address, registry=self.registry)

@@ -69,7 +69,7 @@ async def chat(state: StubState, request: Request) -> Response:
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         return openai_error(400, "Missing required parameter: 'messages'.", "missing_required_parameter")
     name, model, call = state.name, data.get("model", ""), _tool_use(data)
-    counted = usage(data)
+    counted = {**usage(data), **state.usage_override}
     capped = completion_tokens(data.get("max_completion_tokens") or data.get("max_tokens"))[1]
     finish = "tool_calls" if call else "length" if capped else "stop"
     if not data.get("stream"):

@@ -32,6 +32,8 @@ class StubState:
     """A status every model endpoint answers with, in its own API's error shape (0: healthy)."""
     cut_streams: bool = False
     """Streams stop after their first text delta, without their closing events."""
+    usage_override: dict[str, int] = field(default_factory=dict)
+    """Token counts chat answers report instead of the counted ones (a faulty upstream)."""
 
     async def record(self, request: Request) -> bytes:
         body = await request.body()
