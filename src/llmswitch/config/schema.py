@@ -22,6 +22,7 @@ from llmswitch.config.algorithms import (
     artifact_params,
 )
 from llmswitch.config.base import StrictModel
+from llmswitch.cpus import available_cpus
 from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
 CONFIG_VERSION = "v1"
@@ -29,6 +30,7 @@ MIB = 1024 * 1024
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
 _HEADER_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 RESERVED_DECISIONS = frozenset({"default", "passthrough"})
+MAX_WORKERS = 64
 
 
 Name = Annotated[str, Field(pattern=_NAME_PATTERN, max_length=128)]
@@ -60,11 +62,10 @@ class RouterConfig(StrictModel):
 
     address: str = Field("127.0.0.1", description="Address Envoy uses to reach the router.")
     port: Port = 50051
-    workers: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="Router processes; worker i listens on port + i, all listed in one Envoy cluster.",
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] | Literal["auto"] = Field(
+        "auto",
+        description="Router processes; worker i listens on port + i, all listed in one Envoy cluster. auto: one "
+        "per CPU this process may use (its affinity, capped by a container's CPU quota), at most 64.",
     )
     max_body_bytes: int = Field(
         8 * MIB,
@@ -73,6 +74,11 @@ class RouterConfig(StrictModel):
         description="Largest request body accepted; Envoy's buffer limit is set to the same value.",
     )
     drain_seconds: float = Field(5.0, ge=0, description="Grace period for in-flight streams on SIGTERM.")
+
+    @property
+    def worker_count(self) -> int:
+        """`workers`, with auto resolved for the machine (or container) this runs on."""
+        return self.workers if isinstance(self.workers, int) else min(available_cpus(), MAX_WORKERS)
 
 
 class RetryConfig(StrictModel):
@@ -94,11 +100,32 @@ class OutlierDetectionConfig(StrictModel):
 
 
 class RoutingConfig(StrictModel):
+    @model_validator(mode="after")
+    def _one_message_fails_closed(self) -> RoutingConfig:
+        if self.ext_proc_messages == "one" and self.failure_mode_allow:
+            raise ValueError(
+                "ext_proc_messages: one needs failure_mode_allow: false (with one message, a body-less POST cannot "
+                "be told from a request let through while the router is down); use two or auto"
+            )
+        return self
+
+    @property
+    def one_message(self) -> bool:
+        """True when Envoy sends a routed request as one ext_proc message (the body, headers as attributes)."""
+        return self.ext_proc_messages == "one" or (self.ext_proc_messages == "auto" and not self.failure_mode_allow)
+
     auto_models: list[Name] = Field(["auto"], min_length=1, description='Request "model" values that trigger routing.')
     cluster_header: HeaderName = "x-llmswitch-cluster"
     failure_mode_allow: bool = Field(
         False,
         description="If the router is unreachable, let requests through to default_model (true) or fail them (false).",
+    )
+    ext_proc_messages: Literal["auto", "one", "two"] = Field(
+        "auto",
+        description="ext_proc messages per routed request. one: the buffered body alone, with the headers routing "
+        "reads as request attributes (fewer gRPC messages, more requests/s); two: request headers, then the body. "
+        "auto: one unless failure_mode_allow is on (one message cannot tell a body-less POST from a request let "
+        "through while the router is down).",
     )
     message_timeout_ms: int = Field(
         1000,

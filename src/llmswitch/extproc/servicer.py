@@ -1,9 +1,11 @@
 """The ext_proc `Process` stream: one HTTP request per gRPC stream, one reply per message.
 
-A stream whose first message has `observability_mode` set comes from the response-observer filter
-and is handed to `ResponseObserver`; it gets no replies. One whose first message carries the
-upstream host's metadata comes from a model cluster's upstream filter: `UpstreamProcessor`
-translates that attempt.
+A routing stream starts with the request headers (two-message mode) or with the buffered body,
+which then carries the headers routing reads as request attributes (one-message mode, see
+`attributes`). A stream whose first message has `observability_mode` set comes from the
+response-observer filter and is handed to `ResponseObserver`; it gets no replies. One whose first
+message carries the upstream host's metadata comes from a model cluster's upstream filter:
+`UpstreamProcessor` translates that attempt.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, ProcessingRequest
 
 from llmswitch.extproc import responses
+from llmswitch.extproc.attributes import request_headers
 from llmswitch.extproc.observer import ObserverTasks, ResponseObserver
 from llmswitch.extproc.upstream import UpstreamProcessor, is_upstream_stream
 from llmswitch.pipeline import HttpRequest, RoutingPipeline
@@ -35,6 +38,17 @@ class RequestProcessor:
         self.path = "/"
         self.method = "GET"
         self.body_chunks: list[bytes] = []
+        self.one_message = False
+
+    @classmethod
+    def for_body(cls, pipeline: RoutingPipeline, first: ProcessingRequest) -> RequestProcessor:
+        """A one-message stream: the headers routing reads come as attributes of its (first) body message."""
+        processor = cls(pipeline)
+        processor.one_message = True
+        processor.headers = request_headers(first)
+        processor.path = processor.headers.get(":path", "/")
+        processor.method = processor.headers.get(":method", "POST")
+        return processor
 
     async def handle(self, request: ProcessingRequest) -> bytes:
         """The serialized reply to one message (see `responses`)."""
@@ -72,7 +86,8 @@ class RequestProcessor:
 
     async def _on_request_body(self, body: bytes) -> bytes:
         request = HttpRequest(self.headers, self.path, self.method, body, self.started_ns)
-        return responses.reply(await self.pipeline.process(request), self.pipeline.config.routing.cluster_header)
+        result = await self.pipeline.process(request)
+        return responses.reply(result, self.pipeline.config.routing.cluster_header, self.one_message)
 
 
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
@@ -109,6 +124,9 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                     observer = ResponseObserver(pipeline, self._telemetry)
                     if observer.observe(request):
                         break
+                elif request.HasField("request_body"):  # one-message mode; upstream streams start with headers
+                    processor = RequestProcessor.for_body(pipeline, request)
+                    yield await processor.handle(request)
                 elif is_upstream_stream(request):
                     upstream = UpstreamProcessor(pipeline)
                     yield upstream.handle(request)

@@ -21,13 +21,13 @@ from llmswitch.config import LoadedConfig
 from llmswitch.config.schema import ModelConfig
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.actions import Exchange, build_actions
+from llmswitch.pipeline.bodyless import BodylessAnswers
 from llmswitch.pipeline.egress import Egress
 from llmswitch.pipeline.ingress import parse_request
 from llmswitch.pipeline.plan import Continue, Forward, HttpRequest, Respond, RoutePlan, RouteTimings
 from llmswitch.pipeline.upstream import UpstreamAttempt
 from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION, DecisionRouter
-from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, internal_error
-from llmswitch.protocols.openai_models import is_models_list, model_list
+from llmswitch.protocols.errors import RequestError, headers_too_large, internal_error
 from llmswitch.protocols.paths import API_PATHS, client_api
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Envoy checks the header map after the router's mutations against the limits it applies to clients.
 # Requests too close to them get a 431 here, instead of a 503 when the routed headers are added.
 _ROUTER_HEADERS = 8
@@ -67,6 +66,7 @@ class RoutingPipeline:
         self._no_actions = self._actions[""]
         self.max_body_bytes = config.router.max_body_bytes
         self._removed_headers = names.routing_headers(config.routing.cluster_header)
+        self.bodyless = BodylessAnswers(config)
 
     def model(self, name: str) -> ModelConfig:
         return self.router.models[name]
@@ -113,13 +113,14 @@ class RoutingPipeline:
         return None
 
     def headers_only(self, request: HttpRequest) -> Respond | Continue:
-        """A request without a body: the model list, an error, or through with the routing headers removed."""
-        if is_models_list(request.method, request.path):
-            return Respond(200, model_list(self.config), "llmswitch_models")
-        if request.method in _BODY_METHODS:
-            return self._reject(bad_request("empty_body", "The request body is empty; expected a JSON object."), request)
-        # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
-        return Continue(self._removed_headers)
+        """A request without a body: a fixed answer (`bodyless`), or through with the routing headers removed."""
+        answer = self.bodyless.match(request.method, request.path)
+        if answer is None:
+            # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
+            return Continue(self._removed_headers)
+        if answer.error is not None and self.telemetry is not None:
+            self.telemetry.rejected(request.headers, request.started_ns, answer.error)
+        return answer.respond
 
     async def process(self, request: HttpRequest) -> Forward | Respond:
         """Route one buffered request: client codec, routing, the decision's actions, egress."""

@@ -1,4 +1,4 @@
-"""GET /v1/models: the router answers with the models a client may ask for."""
+"""GET /v1/models and /v1/models/{id}: the models a client may ask for, in OpenAI's shape."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from llmswitch.config.schema import Config
 MODELS_PATH = "/v1/models"
 
 
-def is_models_list(method: str, path: str) -> bool:
-    return method == "GET" and path.partition("?")[0].endswith(MODELS_PATH)
+def _model(name: str) -> dict:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "llmswitch"}
 
 
 def model_list(config: Config) -> bytes:
     names = [*config.routing.auto_models, *(m.name for m in config.models)]
-    return orjson.dumps(
-        {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "llmswitch"} for n in names]}
-    )
+    return orjson.dumps({"object": "list", "data": [_model(n) for n in names]})
+
+
+def model_object(name: str) -> bytes:
+    return orjson.dumps(_model(name))
