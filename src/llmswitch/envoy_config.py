@@ -179,7 +179,7 @@ def _router_cluster(config: Config) -> dict:
     router = config.router
     # A router bound to every interface is reached over loopback (the sidecar case).
     host = _WILDCARD_TO_LOOPBACK.get(router.address, router.address)
-    return _cluster(ROUTER_CLUSTER, [(host, router.port + i) for i in range(router.worker_count)], http2=True)
+    return _cluster(ROUTER_CLUSTER, [(host, router.port + i) for i in range(config.worker_count)], http2=True)
 
 
 def _response_headers(routing: RoutingConfig) -> dict:

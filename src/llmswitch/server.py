@@ -105,7 +105,7 @@ def serve(config_path: str | Path) -> None:
     `auto` resolves to the CPUs this process may use, as `llmswitch envoy-config` resolves it for the
     cluster: run both under the same CPU limits (the Helm chart resolves it at render time instead).
     """
-    workers = load_config(config_path).config.router.worker_count
+    workers = load_config(config_path).config.worker_count
     if workers == 1:
         run_worker(str(config_path))
         return

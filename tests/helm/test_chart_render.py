@@ -226,3 +226,12 @@ def test_workers_auto_is_resolved_from_the_router_cpu(resources, workers):
     assert yaml.safe_load(router_config_text(objects))["router"]["workers"] == workers
     ports = {p["name"]: p["containerPort"] for p in containers(objects)["router"]["ports"]}
     assert sorted(port for name, port in ports.items() if name.startswith("grpc")) == [50051 + i for i in range(workers)]
+
+
+def test_workers_auto_is_one_when_budgets_live_in_memory():
+    budget = {"limits": [{"scope": "global", "amount": 5}]}
+    objects = render({"resources": {"limits": {"cpu": 4}}, "config": {"budget": budget}})
+    assert yaml.safe_load(router_config_text(objects))["router"]["workers"] == 1
+    shared = {**budget, "store": {"type": "redis", "url": "redis://redis:6379/0"}}
+    objects = render({"resources": {"limits": {"cpu": 4}}, "config": {"budget": shared}})
+    assert yaml.safe_load(router_config_text(objects))["router"]["workers"] == 4

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from llmswitch.config import ConfigError
 from llmswitch.config.schema import MAX_WORKERS
 from llmswitch.cpus import available_cpus, cpu_quota
 from tests.helpers import base_config, loaded
@@ -59,4 +60,21 @@ def test_a_quota_below_one_cpu_still_runs_one_worker(tmp_path):
 def test_worker_count(workers, expected):
     data = base_config()
     data["router"]["workers"] = workers
-    assert loaded(data).config.router.worker_count == expected
+    assert loaded(data).config.worker_count == expected
+
+
+def test_auto_runs_one_worker_when_budgets_live_in_memory():
+    data = base_config()
+    data["router"]["workers"] = "auto"
+    data["budget"] = {"limits": [{"scope": "global", "amount": 5}]}
+    assert loaded(data).config.worker_count == 1
+    data["budget"]["store"] = {"type": "redis"}
+    assert loaded(data).config.worker_count == min(available_cpus(), MAX_WORKERS)
+
+
+def test_several_workers_cannot_keep_budgets_in_memory():
+    data = base_config()
+    data["router"]["workers"] = 2
+    data["budget"] = {"limits": [{"scope": "global", "amount": 5}]}
+    with pytest.raises(ConfigError, match="router.workers: budget limits kept in memory are per process"):
+        loaded(data)

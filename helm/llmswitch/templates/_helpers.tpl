@@ -36,11 +36,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/* Router processes per pod. `auto` is resolved here, from the router container's CPU limit (else its
-request; rounded down, at least 1, at most 64), so the router, the Envoy config generated at pod start
-and the ports below all agree on the count whatever node the pod lands on. */}}
+request; rounded down, at least 1, at most 64; 1 when spend budgets live in memory, as the router does), so
+the router, the Envoy config generated at pod start and the ports below all agree on the count whatever
+node the pod lands on. */}}
 {{- define "llmswitch.workers" -}}
 {{- $workers := .Values.config.router.workers }}
-{{- if eq (toString $workers) "auto" }}
+{{- $budget := .Values.config.budget | default dict }}
+{{- $memoryBudget := and (dig "limits" list $budget) (ne (dig "store" "type" "memory" $budget) "redis") }}
+{{- if and (eq (toString $workers) "auto") $memoryBudget }}
+{{- 1 }}
+{{- else if eq (toString $workers) "auto" }}
 {{- $resources := .Values.resources | default dict }}
 {{- $cpu := dig "limits" "cpu" (dig "requests" "cpu" "" $resources) $resources | toString }}
 {{- $count := 1 }}

@@ -75,11 +75,6 @@ class RouterConfig(StrictModel):
     )
     drain_seconds: float = Field(5.0, ge=0, description="Grace period for in-flight streams on SIGTERM.")
 
-    @property
-    def worker_count(self) -> int:
-        """`workers`, with auto resolved for the machine (or container) this runs on."""
-        return self.workers if isinstance(self.workers, int) else min(available_cpus(), MAX_WORKERS)
-
 
 class RetryConfig(StrictModel):
     """Envoy retries, only before the response starts (a streamed answer is never replayed)."""
@@ -599,6 +594,19 @@ class Config(StrictModel):
     def model(self, name: str) -> ModelConfig:
         return next(m for m in self.models if m.name == name)
 
+    @property
+    def worker_count(self) -> int:
+        """`router.workers`, auto resolved for the machine (or container) this runs on.
+
+        auto is one process when spend budgets live in memory: each worker would keep its own spend."""
+        workers = self.router.workers
+        if isinstance(workers, int):
+            return workers
+        return 1 if self.budget_in_memory() else min(available_cpus(), MAX_WORKERS)
+
+    def budget_in_memory(self) -> bool:
+        return bool(self.budget.limits) and self.budget.store.type == "memory"
+
     def uses_semantics(self) -> bool:
         """True when a tested signal or a decision's selector needs prompt embeddings."""
         if any(t in SEMANTIC_SIGNAL_TYPES for t, _ in self.referenced_signals()):
@@ -655,6 +663,11 @@ def _reference_problems(config: Config):
     for index, auto in enumerate(config.routing.auto_models):
         if auto in known_models:
             yield f"routing.auto_models[{index}]: {auto!r} is also a model name"
+    if isinstance(config.router.workers, int) and config.router.workers > 1 and config.budget_in_memory():
+        yield (
+            "router.workers: budget limits kept in memory are per process, so each worker would allow the whole "
+            "amount: use budget.store.type redis to share spend, or one worker (auto picks one)"
+        )
     daily_limit = any(limit.scope == "daily" for limit in config.budget.limits)
     for d_index, decision in enumerate(config.decisions):
         path = f"decisions[{d_index}]"
