@@ -115,3 +115,36 @@ async def exchange(servicer: ExternalProcessor, headers: ProcessingRequest, chun
         assert reply.WhichOneof("response") == "response_headers"
     assert await stream.close() == [], "exactly one reply per message"
     return outcome
+
+
+def check_routed_by_metadata(reply: ProcessingResponse, sent: bytes) -> None:
+    """One-message mode: the plan as metadata, a re-route, and the body as sent except `model`."""
+    common = reply.request_body.response
+    assert common.clear_route_cache and common.HasField("header_mutation")
+    assert not common.header_mutation.set_headers, "Envoy has no headers to mutate in this mode"
+    metadata = reply.dynamic_metadata["llmswitch"]
+    assert metadata["cluster"] in CLUSTERS
+    forwarded = common.body_mutation.body if common.HasField("body_mutation") else None
+    check_forwarded_body(sent, forwarded, metadata["x-selected-model"])
+
+
+async def exchange_one_message(
+    servicer: ExternalProcessor, attributes: dict[str, str], chunks: Sequence[bytes]
+) -> str:
+    """Envoy's sequence in one-message mode: body chunks, the first with the request attributes."""
+    stream = ProcessStream(servicer)
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        message = body_message(chunk, last)
+        if index == 0:
+            message.attributes["envoy.filters.http.ext_proc"].update(attributes)
+        reply = await stream.send(message)
+        kind = reply.WhichOneof("response")
+        assert kind == "request_body" or (last and kind == "immediate_response"), kind
+    if kind == "immediate_response":
+        outcome = check_immediate(reply)
+    else:
+        check_routed_by_metadata(reply, b"".join(chunks))
+        outcome = "routed"
+    assert await stream.close() == [], "exactly one reply per message"
+    return outcome
