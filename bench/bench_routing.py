@@ -15,6 +15,7 @@ a canned chat completion with direct_response, so the upstream costs almost noth
                   request is embedded by the ONNX encoder and classified
   semantic_fast   the same on the int8 encoder reading 48 tokens of each prompt with two threads
                   (`semantics: {quantized: true, max_tokens: 48, intra_op_threads: 2}`)
+  semantic_fast_1w  semantic_fast on one worker, to compare with workers: auto
 
 The no-ops always run one process: compare them with the one-worker scenarios.
 Load comes from wrk (Debian package `wrk`) with a ~1 KB chat completions POST (about 200 MiniLM
@@ -74,6 +75,7 @@ SCENARIOS = {
     "llmswitch_auto": Scenario("router"),
     "semantic": Scenario("router", config="semantic"),
     "semantic_fast": Scenario("router", config="semantic", semantics=FAST_SEMANTICS),
+    "semantic_fast_1w": Scenario("router", workers=1, config="semantic", semantics=FAST_SEMANTICS),
 }
 DEFAULT_SCENARIOS = "envoy,noop_two,noop_one,llmswitch_two,llmswitch_one,llmswitch_auto"
 
@@ -165,10 +167,11 @@ def front_bootstrap(scenario: Scenario, config) -> dict:
 
 
 def worker_rss_mib(pid: int) -> list[float]:
-    """VmRSS of a router's worker processes: the process itself, or its children when it runs several."""
+    """VmRSS of a router's worker processes: the process itself, or its spawned workers when it runs several."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
     rss = []
-    for worker in children or [str(pid)]:
+    for worker in workers or [str(pid)]:
         status = Path(f"/proc/{worker}/status").read_text()
         rss.append(int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1)) / 1024)
     return rss
@@ -296,7 +299,7 @@ def main() -> int:
     )
     processes = Processes(workdir)
     results: dict[str, list[Measurement]] = {s: [] for s in scenarios}
-    console = Console()
+    console = Console(width=200)
     try:
         processes.start_envoy("upstream", upstream_bootstrap(), UPSTREAM_ADMIN, 1)
         for round_index in range(args.rounds):

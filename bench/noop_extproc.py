@@ -4,7 +4,7 @@ The benchmark's baseline for "what Python ext_proc costs before llmswitch does a
 registered like llmswitch's servicer, so its replies too are serialized once and sent as bytes.
 Two-message mode: every message gets CONTINUE. One-message mode (`--route-to CLUSTER`): the body
 gets the least a one-message reply must carry to route (the cluster, as dynamic metadata, and the
-route-cache clearing), always the same bytes.
+route-cache clearing), always the same bytes, and the stream ends with it, as llmswitch's does.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class NoopProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def __init__(self, route_to: str | None = None) -> None:
         """`route_to`: one-message mode, the body's reply sends the request to this cluster."""
         self.replies = dict(_CONTINUE)
+        self.one_message = route_to is not None
         if route_to is not None:
             metadata = responses.routing_metadata(route_to, "noop", "noop")
             self.replies["request_body"] = responses.routed_by_metadata(metadata, None)
@@ -47,7 +48,10 @@ class NoopProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     async def Process(self, request_iterator, context):
         replies = self.replies
         async for request in request_iterator:
-            yield replies[request.WhichOneof("request")]
+            kind = request.WhichOneof("request")
+            yield replies[kind]
+            if self.one_message and kind == "request_body" and request.request_body.end_of_stream:
+                break  # as llmswitch does: nothing follows the body in one-message mode
 
 
 async def serve(port: int, route_to: str | None) -> None:

@@ -216,3 +216,17 @@ def test_attributes_become_the_headers_a_headers_message_would_give():
         "traceparent": "00-ab",
     }
     assert request_headers(body_message(b"{}")) == {}
+
+
+@pytest.mark.parametrize("one", [True, False])
+async def test_the_router_ends_a_routing_stream_with_its_last_reply(pipeline, one):
+    """Envoy sends nothing after the body with the generated config: no wait for its half-close."""
+    messages = [one_message(chat_body("hi"))] if one else [headers_message(), body_message(chat_body("hi"))]
+    after = ProcessingRequest(response_headers=HttpHeaders())
+    replies = await drive(pipeline, *messages, after)
+    assert [r.WhichOneof("response") for r in replies] == [*(["request_headers"] * (not one)), "request_body"]
+
+
+async def test_a_bodyless_request_ends_its_stream_with_the_answer(pipeline):
+    replies = await drive(pipeline, headers_message("GET", "/health", end_of_stream=True), body_message(b"x"))
+    assert [r.WhichOneof("response") for r in replies] == ["request_headers"]

@@ -70,6 +70,8 @@ _PATH = ":path"
 
 def _prefix(number: int, size: int) -> bytes:
     """Tag and varint length of one length-delimited protobuf field (field numbers below 16)."""
+    if size < 0x80:
+        return bytes(((number << 3) | _LENGTH_DELIMITED, size))
     prefix = bytearray(((number << 3) | _LENGTH_DELIMITED,))
     while size > 0x7F:
         prefix.append((size & 0x7F) | 0x80)
@@ -164,10 +166,16 @@ def metadata_headers(pairs: Iterable[tuple[str, str]]) -> bytes:
     return b"".join(entries)
 
 
+@lru_cache(maxsize=4096)
+def _dynamic_metadata(entries: bytes) -> bytes:
+    """The `dynamic_metadata` field holding `entries` in the llmswitch namespace (cached: mostly the same few)."""
+    namespace = _struct_entry(METADATA_NAMESPACE, _prefix(_STRUCT_VALUE, len(entries)) + entries)
+    return _prefix(_DYNAMIC_METADATA, len(namespace)) + namespace
+
+
 def routed_by_metadata(entries: bytes, body: bytes | None) -> bytes:
     """Reply to a one-message stream's body: the plan as dynamic metadata, maybe a new body, re-route."""
-    namespace = _struct_entry(METADATA_NAMESPACE, _prefix(_STRUCT_VALUE, len(entries)) + entries)
-    metadata = _prefix(_DYNAMIC_METADATA, len(namespace)) + namespace
+    metadata = _dynamic_metadata(entries)
     if body is None:
         common = [_EMPTY_HEADER_MUTATION, _CLEAR_ROUTE_CACHE]
     else:
