@@ -5,7 +5,7 @@ import orjson
 
 
 def chat_chunk(delta=None, finish=None, usage=None, choices=True):
-    payload = {"id": "chatcmpl-9", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "gpt-x"}
+    payload = {"id": "chatcmpl-9", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "openai-model"}
     payload["choices"] = [{"index": 0, "delta": delta or {}, "finish_reason": finish}] if choices else []
     if usage is not None:
         payload["usage"] = usage
@@ -59,7 +59,7 @@ MESSAGES_STREAM = b"".join(
                 "id": "msg_9",
                 "type": "message",
                 "role": "assistant",
-                "model": "claude-x",
+                "model": "anthropic-model",
                 "content": [],
                 "stop_reason": None,
                 "stop_sequence": None,

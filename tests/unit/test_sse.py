@@ -47,9 +47,8 @@ def test_byte_by_byte():
 def test_an_event_without_its_blank_line_is_not_dispatched():
     parser = SseParser()
     assert parser.feed(b"data: one\n\ndata: tw") == [SseEvent(None, "one")]
-    assert parser.pending
-    assert parser.feed(b"o\n") == [] and parser.pending
-    assert parser.feed(b"\n") == [SseEvent(None, "two")] and not parser.pending
+    assert parser.feed(b"o\n") == []
+    assert parser.feed(b"\n") == [SseEvent(None, "two")]
 
 
 @pytest.mark.parametrize("payload", [b'{"a": 1}', b"[DONE]"])

@@ -530,3 +530,38 @@ def test_tool_ids_are_made_valid_for_anthropic_and_stay_paired():
     }
     messages = translate_request(body, "chat", "messages", default_max_tokens=8).body["messages"]
     assert messages[1]["content"][0]["id"] == messages[2]["content"][0]["tool_use_id"] == "fn_call_1"
+
+
+def test_advisory_keys_inside_parts_and_tools_are_reported():
+    chat = {
+        "model": "m",
+        "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG, "detail": "low"}}]}],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": SCHEMA, "examples": [1]}}],
+    }
+    assert translate_request(chat, "chat", "messages", default_max_tokens=8).dropped == (
+        "image_url.detail",
+        "tools[].function.examples",
+    )
+    anthropic = {
+        "model": "m",
+        "max_tokens": 5,
+        "messages": MESSAGE,
+        "tools": [{"name": "f", "input_schema": SCHEMA, "input_examples": [{"city": "Oslo"}]}],
+    }
+    assert translate_request(anthropic, "messages", "chat", default_max_tokens=8).dropped == ("tools[].input_examples",)
+    responses = {
+        "model": "m",
+        "input": [{"role": "user", "content": [{"type": "input_image", "image_url": PNG, "detail": "high"}]}],
+    }
+    assert translate_request(responses, "responses", "chat", default_max_tokens=8).dropped == ("input_image.detail",)
+
+
+def test_empty_text_blocks_are_left_out_for_anthropic():
+    body = {"model": "m", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": ""}, {"type": "text", "text": "hi"}]},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "ok"},
+    ]}  # fmt: skip
+    messages = translate_request(body, "chat", "messages", default_max_tokens=8).body["messages"]
+    assert messages[0]["content"] == [{"type": "text", "text": "hi"}]
+    assert messages[1]["content"] == [{"type": "tool_use", "id": "c", "name": "f", "input": {}}]

@@ -18,7 +18,7 @@ CHAT_ANSWER = {
     "id": "chatcmpl-1",
     "object": "chat.completion",
     "created": 1_700_000_000,
-    "model": "gpt-x",
+    "model": "openai-model",
     "choices": [
         {
             "index": 0,
@@ -48,7 +48,7 @@ MESSAGES_ANSWER = {
     "id": "msg_1",
     "type": "message",
     "role": "assistant",
-    "model": "claude-x",
+    "model": "anthropic-model",
     "content": [
         {"type": "thinking", "thinking": "The user wants weather.", "signature": "sig"},
         {"type": "text", "text": "Let me check."},
@@ -74,7 +74,7 @@ def test_chat_answer_to_messages():
     message = anthropic.types.Message.model_validate(out)
     assert [b.type for b in message.content] == ["text", "tool_use"]
     assert message.content[1].input == {"city": "Paris"} and message.content[1].id == "call_1"
-    assert (message.stop_reason, message.id, message.model) == ("tool_use", "chatcmpl-1", "gpt-x")
+    assert (message.stop_reason, message.id, message.model) == ("tool_use", "chatcmpl-1", "openai-model")
     usage = message.usage
     assert (
         usage.input_tokens,

@@ -188,3 +188,10 @@ def test_unreadable_upstream_events_end_the_stream_with_an_error():
     out = translate("chat", "messages", _cut(CHAT_STREAM, 2) + b"data: {not json\n\n" + CHAT_STREAM)
     events = [e.event for e in SseParser().feed(out)]
     assert events[-1] == "error" and events.count("message_start") == 1
+
+
+def test_responses_echo_of_a_request_with_integers_beyond_64_bits():
+    """Requests are parsed exactly (big integers stay ints); the echo in `response.created` must still write."""
+    request = {"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"maximum": 2**70}}]}
+    out = translate("chat", "responses", CHAT_STREAM, request)
+    assert b'"maximum":1180591620717411303424' in out and out.rstrip().endswith(b"}")

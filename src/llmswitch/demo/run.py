@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 
+from anthropic import Anthropic
 from openai import OpenAI
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +24,8 @@ class DemoPrompt:
     model: str = "auto"
     headers: dict[str, str] = field(default_factory=dict)
     stream: bool = False
+    api: str = "chat"
+    """The client API it is sent in: chat (OpenAI chat completions), responses (OpenAI Responses), messages (Anthropic)."""
 
 
 LONG_DOCUMENT = "The quarterly report covers revenue, costs and hiring in every region. " * 130
@@ -36,20 +39,34 @@ DEMO_PROMPTS = (
     DemoPrompt("long context (~2.3k tokens)", f"Summarise this document:\n{LONG_DOCUMENT}"),
     DemoPrompt("explicit model", "Hello there!", model="small-model"),
     DemoPrompt("streamed code question", "Explain this stack trace and how to fix it.", stream=True),
+    DemoPrompt("writing (streamed)", "Write a short poem about the sea.", stream=True),
+    DemoPrompt("proofreading", "Proofread this sentence: their going home.", api="messages"),
+    DemoPrompt("code (streamed)", "Refactor this Python loop.", api="messages", stream=True),
+    DemoPrompt("essay outline", "Write an essay outline on rivers.", api="responses"),
 )
 
 
-def send(client: OpenAI, item: DemoPrompt) -> tuple[str, str, str]:
-    """Returns (decision, routed model, answering upstream); reads the whole reply, streamed or not."""
+def _raw_reply(clients: tuple[OpenAI, Anthropic], item: DemoPrompt):
+    """The reply with its headers, in the item's client API, read to its end."""
+    openai_client, anthropic_client = clients
     messages = [{"role": "user", "content": item.prompt}]
-    raw = client.chat.completions.with_raw_response.create(
-        model=item.model, messages=messages, stream=item.stream, extra_headers=item.headers
-    )
+    common = {"model": item.model, "stream": item.stream, "extra_headers": item.headers}
+    if item.api == "messages":
+        raw = anthropic_client.messages.with_raw_response.create(messages=messages, max_tokens=256, **common)
+    elif item.api == "responses":
+        raw = openai_client.responses.with_raw_response.create(input=item.prompt, **common)
+    else:
+        raw = openai_client.chat.completions.with_raw_response.create(messages=messages, **common)
     parsed = raw.parse()
     if item.stream:
-        for _chunk in parsed:
+        for _event in parsed:
             pass
-    headers = raw.headers
+    return raw
+
+
+def send(clients: tuple[OpenAI, Anthropic], item: DemoPrompt) -> tuple[str, str, str]:
+    """Returns (decision, routed model, answering upstream); reads the whole reply, streamed or not."""
+    headers = _raw_reply(clients, item).headers
     return (
         headers.get("x-llmswitch-decision", "-"),
         headers.get("x-llmswitch-model", "-"),
@@ -66,13 +83,16 @@ def run_demo(keep_running: bool = False) -> int:
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
             with stack:
-                client = OpenAI(base_url=stack.base_url, api_key="demo", max_retries=0, timeout=30)
+                clients = (
+                    OpenAI(base_url=stack.base_url, api_key="demo", max_retries=0, timeout=30),
+                    Anthropic(base_url=stack.base_url.removesuffix("/v1"), api_key="demo", max_retries=0, timeout=30),
+                )
                 table = Table(title=f"llmswitch demo: requests through Envoy at {stack.base_url}")
-                for column in ("request", "model asked", "decision", "routed to", "answered by"):
+                for column in ("request", "client API", "model asked", "decision", "routed to", "answered by"):
                     table.add_column(column)
                 for item in DEMO_PROMPTS:
-                    decision, routed, upstream = send(client, item)
-                    table.add_row(item.label, item.model, decision, routed, upstream)
+                    decision, routed, upstream = send(clients, item)
+                    table.add_row(item.label, item.api, item.model, decision, routed, upstream)
                 console.print(table)
                 if keep_running:
                     console.print(

@@ -25,11 +25,6 @@ class SseParser:
         self._event: str | None = None
         self._data: list[bytes] = []
 
-    @property
-    def pending(self) -> bool:
-        """Part of an event not yet dispatched; at end of stream the standard drops it."""
-        return bool(self._partial.strip() or self._data or self._event is not None)
-
     def feed(self, chunk: bytes) -> list[SseEvent]:
         buffer = self._partial + chunk
         if b"\r" in buffer:

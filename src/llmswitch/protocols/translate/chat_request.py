@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmswitch.protocols.translate import fields as f
+from llmswitch.protocols.translate.fields import drop_unknown_keys, other_fields
 from llmswitch.protocols.translate.ir import (
     Block,
     Conversation,
@@ -51,6 +52,7 @@ _REFUSED = {
     "moderation": "moderation policies have no equivalent",
 }
 _EFFORT_OUT = {"max": "xhigh"}
+_TOOL_KEYS = frozenset({"name", "description", "parameters", "strict"})
 
 
 def decode_chat(data: dict[str, Any]) -> Conversation:
@@ -89,14 +91,7 @@ def _decode_params(conv: Conversation, data: dict[str, Any]) -> None:
         conv.refuse("top_logprobs", "log probabilities have no equivalent")
     if data.get("modalities") not in (None, ["text"]):
         conv.refuse("modalities", "only text output has an equivalent")
-    for key, value in data.items():
-        if key in _TRANSLATED or value is None:
-            continue
-        if key in ADVISORY:
-            if value not in ADVISORY[key]:
-                conv.drop(key)
-        else:
-            conv.refuse(key, _REFUSED.get(key, "the field has no equivalent"))
+    other_fields(conv, data, _TRANSLATED, ADVISORY, _REFUSED)
 
 
 def _decode_message(conv: Conversation, message: dict[str, Any], where: str) -> None:
@@ -109,10 +104,9 @@ def _decode_message(conv: Conversation, message: dict[str, Any], where: str) -> 
     elif role == "user":
         if content is None:
             raise f.missing(f"{where}.content")
-        conv.add("user", _decode_parts(content, f"{where}.content"))
+        conv.add("user", _decode_parts(conv, content, f"{where}.content"))
     elif role == "assistant":
-        # "" next to tool calls is how OpenAI clients echo a tool-calling turn; Anthropic refuses empty text blocks.
-        blocks = [] if content is None or content == "" else _decode_parts(content, f"{where}.content")
+        blocks = [] if content is None else _decode_parts(conv, content, f"{where}.content")
         if isinstance(message.get("refusal"), str):
             blocks.append(Text(message["refusal"], f"{where}.refusal"))
         for i, call in enumerate(f.array(message.get("tool_calls") or [], f"{where}.tool_calls")):
@@ -143,7 +137,7 @@ def _plain_text(content: Any, where: str) -> str:
     return "\n".join(texts)
 
 
-def _decode_parts(content: Any, where: str) -> list[Block]:
+def _decode_parts(conv: Conversation, content: Any, where: str) -> list[Block]:
     if isinstance(content, str):
         return [Text(content, where)]
     blocks: list[Block] = []
@@ -157,6 +151,8 @@ def _decode_parts(content: Any, where: str) -> list[Block]:
         elif kind == "image_url":
             image = f.obj(part.get("image_url"), f"{at}.image_url")
             blocks.append(Image(f.string(image.get("url"), f"{at}.image_url.url"), at))
+            if image.get("detail") not in (None, "auto"):
+                conv.drop("image_url.detail")
         elif kind == "file" and isinstance((file := f.obj(part.get("file"), f"{at}.file")).get("file_data"), str):
             blocks.append(File(file["file_data"], f.opt_string(file.get("filename"), f"{at}.file.filename"), at))
         else:
@@ -183,6 +179,7 @@ def _decode_tool(conv: Conversation, tool: Any, where: str) -> Tool | None:
         conv.refuse(where, f"'{kind}' tools have no equivalent")
         return None
     function = f.obj(tool.get("function"), f"{where}.function")
+    drop_unknown_keys(conv, function, _TOOL_KEYS, "tools[].function")
     return Tool(
         f.string(function.get("name"), f"{where}.function.name"),
         f.opt_string(function.get("description"), f"{where}.function.description"),

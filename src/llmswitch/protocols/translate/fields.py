@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from llmswitch.protocols.errors import RequestError, bad_request
+
+if TYPE_CHECKING:
+    from llmswitch.protocols.translate.ir import Conversation
 
 
 def invalid(where: str, what: str) -> RequestError:
@@ -90,3 +96,37 @@ def split_data_url(url: str) -> tuple[str, str] | None:
 
 def data_url(media_type: str, data: str) -> str:
     return f"data:{media_type};base64,{data}"
+
+
+def other_fields(
+    conv: Conversation,
+    data: dict[str, Any],
+    translated: frozenset[str],
+    advisory: dict[str, tuple[Any, ...]],
+    refused: dict[str, str],
+) -> None:
+    """Top-level fields a decoder did not translate: advisory ones are dropped unless at a value that asks for
+    nothing; any other is refused (with a reason when known), since an unknown field may change the answer."""
+    for key, value in data.items():
+        if key in translated or value is None:
+            continue
+        if key in advisory:
+            if value not in advisory[key]:
+                conv.drop(key)
+        else:
+            conv.refuse(key, refused.get(key, "the field has no equivalent"))
+
+
+def drop_unknown_keys(conv: Conversation, value: dict[str, Any], known: frozenset[str], where: str) -> None:
+    """Reports keys of a nested object (a tool definition) that no other API carries."""
+    for key in sorted(value.keys() - known):
+        if value[key] is not None:
+            conv.drop(f"{where}.{key}")
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON; what orjson cannot write (integers beyond 64 bits a client sent) takes the stdlib path."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -7,7 +7,9 @@ from typing import Any
 
 import orjson
 
+from llmswitch.protocols.openai_chat import dump_json
 from llmswitch.protocols.translate import fields as f
+from llmswitch.protocols.translate.fields import drop_unknown_keys, other_fields
 from llmswitch.protocols.translate.ir import (
     Block,
     Conversation,
@@ -41,8 +43,10 @@ _REFUSED = {
     "mcp_servers": "MCP servers have no equivalent",
     "context_management": "context management has no equivalent",
 }
+_TOOL_KEYS = frozenset({"type", "name", "description", "input_schema", "strict", "cache_control"})
 _TOOL_ID = re.compile(r"[^a-zA-Z0-9_-]")
 _EFFORT_OUT = {"minimal": "low"}
+_EMPTY_TEXT = {"type": "text", "text": ""}
 
 
 def decode_messages(data: dict[str, Any]) -> Conversation:
@@ -93,14 +97,7 @@ def _decode_params(conv: Conversation, data: dict[str, Any]) -> None:
         else:
             schema = f.obj(spec.get("schema"), "output_config.format.schema")
             conv.json_schema = {"name": None, "schema": schema, "strict": None}
-    for key, value in data.items():
-        if key in _TRANSLATED or value is None:
-            continue
-        if key in ADVISORY:
-            if value not in ADVISORY[key]:
-                conv.drop(key)
-        else:
-            conv.refuse(key, _REFUSED.get(key, "the field has no equivalent"))
+    other_fields(conv, data, _TRANSLATED, ADVISORY, _REFUSED)
 
 
 def _thinking_effort(thinking: Any) -> str | None:
@@ -148,7 +145,7 @@ def _decode_block(conv: Conversation, block: Any, where: str) -> Block:
     if kind == "document":
         return _decode_document(conv, block, where)
     if kind == "tool_use":
-        arguments = orjson.dumps(f.obj(block.get("input"), f"{where}.input")).decode()
+        arguments = dump_json(f.obj(block.get("input"), f"{where}.input")).decode()
         return ToolCall(
             f.string(block.get("id"), f"{where}.id"), f.string(block.get("name"), f"{where}.name"), arguments, where
         )
@@ -210,6 +207,7 @@ def _decode_tool(conv: Conversation, tool: Any, where: str) -> Tool | None:
         return None
     if tool.get("cache_control") is not None:
         conv.drop("cache_control")
+    drop_unknown_keys(conv, tool, _TOOL_KEYS, "tools[]")
     return Tool(
         f.string(tool.get("name"), f"{where}.name"),
         f.opt_string(tool.get("description"), f"{where}.description"),
@@ -247,9 +245,9 @@ def encode_messages(
         blocks = [b for b in turn.blocks if isinstance(b, ToolResult)] + [
             b for b in turn.blocks if not isinstance(b, ToolResult)
         ]
-        content = [
-            encoded for block in blocks if (encoded := _encode_block(conv, block, turn.role, source)) is not None
-        ]
+        encoded = [e for block in blocks if (e := _encode_block(conv, block, turn.role, source)) is not None]
+        # The API refuses empty text blocks; they carry nothing, so they go unless nothing else is left.
+        content = [e for e in encoded if e != _EMPTY_TEXT] or encoded
         messages.append({"role": turn.role, "content": content})
     body: dict[str, Any] = {"max_tokens": conv.max_tokens or default_max_tokens, "messages": messages}
     if conv.system:
@@ -302,8 +300,6 @@ def _encode_tool_choice(conv: Conversation) -> dict[str, Any] | None:
 
 def _encode_block(conv: Conversation, block: Block, role: str, source: WireApi) -> dict[str, Any] | None:
     if isinstance(block, Text):
-        if not block.text and role == "assistant":
-            return None  # the API refuses empty text blocks; an assistant's empty content means none
         return {"type": "text", "text": block.text}
     if isinstance(block, ToolCall):
         return {"type": "tool_use", "id": tool_id(block.id), "name": block.name, "input": _arguments(block, source)}

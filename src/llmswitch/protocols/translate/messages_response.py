@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from llmswitch.protocols.translate.fields import json_bytes
 from llmswitch.protocols.translate.ir import Reasoning, Reply, StopReason, Text, ToolCall, UpstreamFormatError, Usage
 from llmswitch.protocols.translate.messages_request import tool_id
 
@@ -73,9 +74,7 @@ def decode_messages_reply(data: dict[str, Any], now: int) -> Reply:
         elif kind == "tool_use":
             blocks.append(
                 ToolCall(
-                    str(block.get("id", "")),
-                    str(block.get("name", "")),
-                    orjson.dumps(block.get("input") or {}).decode(),
+                    str(block.get("id", "")), str(block.get("name", "")), json_bytes(block.get("input") or {}).decode()
                 )
             )
         elif kind == "thinking":

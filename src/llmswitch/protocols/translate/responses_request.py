@@ -6,6 +6,7 @@ from typing import Any
 
 from llmswitch.protocols.translate import fields as f
 from llmswitch.protocols.translate.chat_request import decode_openai_tool_choice
+from llmswitch.protocols.translate.fields import drop_unknown_keys, other_fields
 from llmswitch.protocols.translate.ir import Block, Conversation, File, Image, Opaque, Text, Tool, ToolCall, ToolResult
 
 ADVISORY: dict[str, tuple[Any, ...]] = {
@@ -25,6 +26,7 @@ _TRANSLATED = frozenset(
         "parallel_tool_calls", "stream", "user", "safety_identifier", "reasoning", "text", "top_logprobs", "background",
     }
 )  # fmt: skip
+_TOOL_KEYS = frozenset({"type", "name", "description", "parameters", "strict"})
 _STATE = "only the Responses API keeps conversation state between requests"
 _REFUSED = {
     "previous_response_id": _STATE,
@@ -86,14 +88,7 @@ def _decode_params(conv: Conversation, data: dict[str, Any]) -> None:
         conv.refuse("top_logprobs", "log probabilities have no equivalent")
     if data.get("background"):
         conv.refuse("background", "background responses exist only in the Responses API")
-    for key, value in data.items():
-        if key in _TRANSLATED or value is None:
-            continue
-        if key in ADVISORY:
-            if value not in ADVISORY[key]:
-                conv.drop(key)
-        else:
-            conv.refuse(key, _REFUSED.get(key, "the field has no equivalent"))
+    other_fields(conv, data, _TRANSLATED, ADVISORY, _REFUSED)
 
 
 def _decode_item(conv: Conversation, item: dict[str, Any], where: str) -> None:
@@ -105,10 +100,10 @@ def _decode_item(conv: Conversation, item: dict[str, Any], where: str) -> None:
             raise f.missing(f"{where}.content")
         if role in ("system", "developer"):
             conv.system.append(
-                "\n".join(b.text for b in _decode_parts(content, f"{where}.content") if isinstance(b, Text))
+                "\n".join(b.text for b in _decode_parts(conv, content, f"{where}.content") if isinstance(b, Text))
             )
         elif role in ("user", "assistant"):
-            conv.add(role, _decode_parts(content, f"{where}.content"))
+            conv.add(role, _decode_parts(conv, content, f"{where}.content"))
         else:
             raise f.invalid(f"{where}.role", "one of 'user', 'assistant', 'system', 'developer'")
     elif kind == "function_call":
@@ -121,7 +116,7 @@ def _decode_item(conv: Conversation, item: dict[str, Any], where: str) -> None:
         conv.add("assistant", [call])
     elif kind == "function_call_output":
         output = item.get("output")
-        blocks = _decode_parts(output, f"{where}.output") if output is not None else []
+        blocks = _decode_parts(conv, output, f"{where}.output") if output is not None else []
         result = ToolResult(
             f.string(item.get("call_id"), f"{where}.call_id"),
             [b for b in blocks if isinstance(b, Text | Image | File)],
@@ -136,7 +131,7 @@ def _decode_item(conv: Conversation, item: dict[str, Any], where: str) -> None:
         conv.refuse(where, f"'{kind}' items have no equivalent")
 
 
-def _decode_parts(content: Any, where: str) -> list[Block]:
+def _decode_parts(conv: Conversation, content: Any, where: str) -> list[Block]:
     if isinstance(content, str):
         return [Text(content, where)]
     blocks: list[Block] = []
@@ -149,6 +144,8 @@ def _decode_parts(content: Any, where: str) -> list[Block]:
             blocks.append(Text(f.string(part.get("refusal"), f"{at}.refusal"), at))
         elif kind == "input_image" and isinstance(part.get("image_url"), str):
             blocks.append(Image(part["image_url"], at))
+            if part.get("detail") not in (None, "auto"):
+                conv.drop("input_image.detail")
         elif kind == "input_file" and isinstance(part.get("file_data") or part.get("file_url"), str):
             blocks.append(
                 File(
@@ -165,6 +162,7 @@ def _decode_tool(conv: Conversation, tool: Any, where: str) -> Tool | None:
     if kind != "function":
         conv.refuse(where, f"the built-in tool '{kind}' has no equivalent")
         return None
+    drop_unknown_keys(conv, tool, _TOOL_KEYS, "tools[]")
     return Tool(
         f.string(tool.get("name"), f"{where}.name"),
         f.opt_string(tool.get("description"), f"{where}.description"),

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from llmswitch.protocols.sse import sse_named
+from llmswitch.protocols.translate.fields import json_bytes
 from llmswitch.protocols.translate.ir import (
     ArgumentsDelta,
     BlockStarted,
@@ -87,7 +86,7 @@ class ResponsesStreamEncoder:
     def _emit(self, kind: str, **fields: Any) -> bytes:
         payload = {"type": kind, **fields, "sequence_number": self._sequence}
         self._sequence += 1
-        return sse_named(kind, orjson.dumps(payload))
+        return sse_named(kind, json_bytes(payload))
 
     def _response(self, status: str, **extra: Any) -> dict[str, Any]:
         output = [self._item(index, "completed") for index in sorted(self._blocks)] if status != "in_progress" else []

@@ -15,6 +15,7 @@ from llmswitch.protocols.errors import RequestError
 from llmswitch.protocols.sse import SseParser
 from llmswitch.protocols.translate.chat_response import decode_chat_reply, encode_chat_reply
 from llmswitch.protocols.translate.chat_stream import ChatStreamDecoder, ChatStreamEncoder
+from llmswitch.protocols.translate.fields import json_bytes
 from llmswitch.protocols.translate.ir import Ended, Event, Failed, Reply, UpstreamFormatError
 from llmswitch.protocols.translate.messages_response import decode_messages_reply, encode_messages_reply
 from llmswitch.protocols.translate.messages_stream import MessagesStreamDecoder, MessagesStreamEncoder
@@ -71,8 +72,8 @@ def translate_response_json(
         data = orjson.loads(body)
         if not isinstance(data, dict):
             raise UpstreamFormatError("the answer is not a JSON object")
-        return orjson.dumps(_REPLY_ENCODERS[target](_REPLY_DECODERS[source](data, int(time.time())), request))
-    except (orjson.JSONDecodeError, UpstreamFormatError) as exc:
+        return json_bytes(_REPLY_ENCODERS[target](_REPLY_DECODERS[source](data, int(time.time())), request))
+    except (orjson.JSONDecodeError, UpstreamFormatError, RecursionError) as exc:
         error = RequestError(
             502, "upstream_format", f"The model server's answer could not be read: {exc}", "server_error"
         )
