@@ -45,11 +45,12 @@ class RouterState:
         config = loaded.config
         if not config.uses_semantics():
             return None
-        if self.engine is not None and self.engine.settings == config.semantics:
+        settings = config.semantics_per_worker()
+        if self.engine is not None and self.engine.settings == settings:
             return self.engine
         from llmswitch.semantics import SemanticEngine  # onnxruntime loads only for semantic configs
 
-        return SemanticEngine(config.semantics, loaded.source)
+        return SemanticEngine(settings, loaded.source)
 
     def build(self, loaded: LoadedConfig) -> RoutingPipeline:
         """A pipeline for `loaded`; raises ConfigError (the running one stays) if it cannot be built."""

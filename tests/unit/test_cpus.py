@@ -78,3 +78,12 @@ def test_several_workers_cannot_keep_budgets_in_memory():
     data["budget"] = {"limits": [{"scope": "global", "amount": 5}]}
     with pytest.raises(ConfigError, match="router.workers: budget limits kept in memory are per process"):
         loaded(data)
+
+
+@pytest.mark.parametrize(("workers", "threads", "expected"), [(1, 2, 2), ("auto", 2, 1), ("auto", 1, 1)])
+def test_encoder_threads_per_worker_fit_the_cpus(monkeypatch, workers, threads, expected):
+    monkeypatch.setattr("llmswitch.config.schema.available_cpus", lambda: 2)
+    data = base_config()
+    data["router"]["workers"] = workers
+    data["semantics"] = {"intra_op_threads": threads}
+    assert loaded(data).config.semantics_per_worker().intra_op_threads == expected

@@ -482,7 +482,12 @@ class SemanticsConfig(StrictModel):
     )
     domain_head: str | None = Field(None, description="Domain classifier head; default: the one shipped.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    intra_op_threads: int = Field(1, ge=1, le=64, description="CPU threads per inference.")
+    intra_op_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="CPU threads per inference, per router worker; capped at the CPUs per worker (CPUs // workers).",
+    )
     max_tokens: int | None = Field(
         None,
         ge=8,
@@ -603,6 +608,15 @@ class Config(StrictModel):
         if isinstance(workers, int):
             return workers
         return 1 if self.budget_in_memory() else min(available_cpus(), MAX_WORKERS)
+
+    def semantics_per_worker(self) -> SemanticsConfig:
+        """`semantics` with `intra_op_threads` capped so the workers' encoders together fit the CPUs.
+
+        Encoder threads spin while a pass runs: more threads than CPUs across workers cost throughput."""
+        share = max(1, available_cpus() // self.worker_count)
+        if self.semantics.intra_op_threads <= share:
+            return self.semantics
+        return self.semantics.model_copy(update={"intra_op_threads": share})
 
     def budget_in_memory(self) -> bool:
         return bool(self.budget.limits) and self.budget.store.type == "memory"
