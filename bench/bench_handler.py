@@ -99,7 +99,8 @@ def main() -> None:
     args = parser.parse_args()
     body = chat_body().encode()
     for mode, messages in (("two", two_messages(body)), ("one", one_message(body, args.config))):
-        noop = asyncio.run(per_request_us(NoopProcessor("model_small-model" if mode == "one" else None), messages, args.requests))
+        noop_processor = NoopProcessor("model_small-model" if mode == "one" else None)
+        noop = asyncio.run(per_request_us(noop_processor, messages, args.requests))
         routed = asyncio.run(per_request_us(llmswitch_processor(args.config), messages, args.requests))
         print(f"{mode} message(s): no-op servicer      {noop:7.1f} us per request")
         print(

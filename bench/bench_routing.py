@@ -240,7 +240,9 @@ def scenario_config(name: str, scenario: Scenario, workdir: Path, accounting: bo
     return path
 
 
-def measure(name: str, processes: Processes, script: Path, duration: int, concurrency: int, accounting: bool) -> Measurement:
+def measure(
+    name: str, processes: Processes, script: Path, duration: int, concurrency: int, accounting: bool
+) -> Measurement:
     scenario = SCENARIOS[name]
     config_path = scenario_config(name, scenario, processes.workdir, accounting)
     config = load_config(config_path).config
@@ -252,7 +254,8 @@ def measure(name: str, processes: Processes, script: Path, duration: int, concur
         helper = processes.start("noop", argv)
         wait_for(lambda: port_open("127.0.0.1", config.router.port), "noop ext_proc", process=helper)
     elif scenario.server == "router":
-        helper = processes.start("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(config_path)])
+        argv = [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(config_path)]
+        helper = processes.start("router", argv)
         for worker in range(config.worker_count):
             address = f"127.0.0.1:{config.router.port + worker}"
             wait_for(lambda address=address: router_serving(address), f"router worker {worker}", 120, helper)

@@ -289,10 +289,16 @@ def _direct_route(index: int, answer: FixedAnswer) -> dict:
     respond = answer.respond
     return {
         "name": f"bodyless_{index}",
-        "match": {"safe_regex": {"regex": answer.path_regex}, "headers": [{"name": ":method", "string_match": methods}]},
+        "match": {
+            "safe_regex": {"regex": answer.path_regex},
+            "headers": [{"name": ":method", "string_match": methods}],
+        },
         "direct_response": {"status": respond.status, "body": {"inline_string": respond.body.decode()}},
         "response_headers_to_add": [
-            {"header": {"key": "content-type", "value": respond.content_type}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            {
+                "header": {"key": "content-type", "value": respond.content_type},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            }
         ],
     }
 

@@ -4,7 +4,17 @@ import pytest
 import yaml
 
 from tests.helm import kube
-from tests.helm.chart import CHART, VALUE_SETS, config_map, helm, kinds, lint, render, render_manifests, router_config_text
+from tests.helm.chart import (
+    CHART,
+    VALUE_SETS,
+    config_map,
+    helm,
+    kinds,
+    lint,
+    render,
+    render_manifests,
+    router_config_text,
+)
 
 ALL_VALUE_SETS = pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
 
@@ -225,7 +235,8 @@ def test_workers_auto_is_resolved_from_the_router_cpu(resources, workers):
     objects = render({"resources": resources or {"requests": None, "limits": None}})
     assert yaml.safe_load(router_config_text(objects))["router"]["workers"] == workers
     ports = {p["name"]: p["containerPort"] for p in containers(objects)["router"]["ports"]}
-    assert sorted(port for name, port in ports.items() if name.startswith("grpc")) == [50051 + i for i in range(workers)]
+    grpc = sorted(port for name, port in ports.items() if name.startswith("grpc"))
+    assert grpc == [50051 + i for i in range(workers)]
 
 
 def test_workers_auto_is_one_when_budgets_live_in_memory():

@@ -38,7 +38,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
-        self.server.received.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.received.append({"path": self.path, "headers": headers, "body": body})
         answer = {
             "id": "chatcmpl-prefixed",
             "object": "chat.completion",
@@ -84,7 +85,12 @@ def one(tmp_path_factory, prefixed) -> Iterator[LocalStack]:
     )
     data["signals"]["keywords"].append({"name": "prefixed", "keywords": ["prefixed"]})
     data["decisions"].append(
-        {"name": "prefixed", "priority": 200, "rules": {"type": "keyword", "name": "prefixed"}, "modelRefs": [{"model": "prefixed-model"}]}
+        {
+            "name": "prefixed",
+            "priority": 200,
+            "rules": {"type": "keyword", "name": "prefixed"},
+            "modelRefs": [{"model": "prefixed-model"}],
+        }
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PREFIXED_MODEL_KEY", SECRET)

@@ -28,7 +28,11 @@ def test_cgroup_v2_quota_of_the_container(tmp_path):
 
 
 def test_cgroup_v2_tightest_limit_of_the_cgroup_and_its_ancestors(tmp_path):
-    files = {"kubepods/cpu.max": "300000 100000", "kubepods/pod1/cpu.max": "max 100000", "kubepods/pod1/c/cpu.max": "max 100000"}
+    files = {
+        "kubepods/cpu.max": "300000 100000",
+        "kubepods/pod1/cpu.max": "max 100000",
+        "kubepods/pod1/c/cpu.max": "max 100000",
+    }
     roots = tree(tmp_path, "0::/kubepods/pod1/c\n", files)
     assert cpu_quota(*roots) == 3.0
 
@@ -47,7 +51,8 @@ def test_cgroup_v1_quota(tmp_path):
 
 
 def test_cgroup_v1_without_a_limit_and_no_cgroups_at_all(tmp_path):
-    roots = tree(tmp_path, "3:cpu,cpuacct:/\n", {"cpu,cpuacct/cpu.cfs_quota_us": "-1", "cpu,cpuacct/cpu.cfs_period_us": "100000"})
+    files = {"cpu,cpuacct/cpu.cfs_quota_us": "-1", "cpu,cpuacct/cpu.cfs_period_us": "100000"}
+    roots = tree(tmp_path, "3:cpu,cpuacct:/\n", files)
     assert cpu_quota(*roots) is None
     assert cpu_quota(tmp_path / "missing", tmp_path / "missing-self") is None
 

@@ -64,7 +64,15 @@ def test_ext_proc_filter_follows_the_routing_rules():
     ("mode", "chain"),
     [
         ("two", ["envoy.filters.http.ext_proc", "envoy.filters.http.router"]),
-        ("one", ["envoy.filters.http.ext_proc", "envoy.filters.http.buffer", "llmswitch.plan_headers", "envoy.filters.http.router"]),
+        (
+            "one",
+            [
+                "envoy.filters.http.ext_proc",
+                "envoy.filters.http.buffer",
+                "llmswitch.plan_headers",
+                "envoy.filters.http.router",
+            ],
+        ),
     ],
 )
 def test_accounting_off_removes_the_observer(mode, chain):

@@ -126,7 +126,11 @@ async def test_models_list_is_answered_by_the_router(pipeline):
 
 @pytest.mark.parametrize(
     ("method", "path", "status", "model_id"),
-    [("GET", "/v1/models/large-model", 200, "large-model"), ("HEAD", "/v1/models/auto?x=1", 200, "auto"), ("GET", "/v1/models/nope", 404, None)],
+    [
+        ("GET", "/v1/models/large-model", 200, "large-model"),
+        ("HEAD", "/v1/models/auto?x=1", 200, "auto"),
+        ("GET", "/v1/models/nope", 404, None),
+    ],
 )
 async def test_each_model_is_answered_by_the_router(pipeline, method, path, status, model_id):
     reply = await new_processor(pipeline).handle(headers_message(method, path, end_of_stream=True))
