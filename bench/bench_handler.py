@@ -1,8 +1,9 @@
 """In-process cost of one routed request: llmswitch's ext_proc servicer against the no-op's, no gRPC.
 
-Drives both `Process` implementations with the two messages Envoy sends per request (request
-headers, then the ~1 KB buffered body of bench_routing.py), parsed from bytes as gRPC would, and
-prints microseconds per request for each, in the same run. This is llmswitch's own Python on a hot
+Drives both `Process` implementations with the messages Envoy sends per request, parsed from bytes
+as gRPC would, and prints microseconds per request for each, in the same run: two-message mode
+(request headers, then the ~1 KB buffered body of bench_routing.py) and one-message mode (the body,
+with the headers routing reads as request attributes). This is llmswitch's own Python on a hot
 cache; through Envoy under load the same work costs about three times as much (see
 docs/architecture.md, "Throughput and the hot path").
 
@@ -26,28 +27,42 @@ from noop_extproc import NoopProcessor
 
 from llmswitch.budget import build_store
 from llmswitch.config import load_config
+from llmswitch.extproc.attributes import FILTER, request_attributes
 from llmswitch.extproc.servicer import ExternalProcessor
 from llmswitch.reload import RouterState
 from llmswitch.telemetry import RouterMetrics, Telemetry
 from llmswitch.telemetry.access_log import AccessLog
 
+HEADERS = {
+    ":authority": "127.0.0.1:8080",
+    ":path": "/v1/chat/completions",
+    ":method": "POST",
+    ":scheme": "http",
+    "content-type": "application/json",
+    "content-length": str(len(chat_body())),
+    "x-forwarded-proto": "http",
+    "x-request-id": "5d1c7a0e-1c5e-4c5e-9d4b-7e0a2d6b8f11",
+}
 
-def request_messages(body: bytes) -> tuple[bytes, bytes]:
+
+def two_messages(body: bytes) -> tuple[bytes, bytes]:
     """The serialized request-headers and request-body messages of one chat completions POST."""
-    headers = {
-        ":authority": "127.0.0.1:8080",
-        ":path": "/v1/chat/completions",
-        ":method": "POST",
-        ":scheme": "http",
-        "content-type": "application/json",
-        "content-length": str(len(body)),
-        "x-forwarded-proto": "http",
-        "x-request-id": "5d1c7a0e-1c5e-4c5e-9d4b-7e0a2d6b8f11",
-    }
-    header_map = HeaderMap(headers=[HeaderValue(key=k, raw_value=v.encode()) for k, v in headers.items()])
+    header_map = HeaderMap(headers=[HeaderValue(key=k, raw_value=v.encode()) for k, v in HEADERS.items()])
     first = ProcessingRequest(request_headers=HttpHeaders(headers=header_map))
     second = ProcessingRequest(request_body=HttpBody(body=body, end_of_stream=True))
     return first.SerializeToString(), second.SerializeToString()
+
+
+def one_message(body: bytes, config_path: Path) -> tuple[bytes]:
+    """The body message of the same POST in one-message mode, with the attributes Envoy would send."""
+    message = ProcessingRequest(request_body=HttpBody(body=body, end_of_stream=True))
+    known = {"request.path": HEADERS[":path"], "request.method": HEADERS[":method"]}
+    for attribute in request_attributes(load_config(config_path).config):
+        name = attribute.removeprefix("request.headers['").removesuffix("']")
+        value = known.get(attribute, HEADERS.get(name))
+        if value is not None:  # Envoy leaves out the headers a request lacks
+            message.attributes[FILTER].update({attribute: value})
+    return (message.SerializeToString(),)
 
 
 async def per_request_us(processor, messages: tuple[bytes, ...], requests: int) -> float:
@@ -82,11 +97,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--config", type=Path, default=CONFIGS["rules"], help="a rule-only config")
     args = parser.parse_args()
-    messages = request_messages(chat_body().encode())
-    noop = asyncio.run(per_request_us(NoopProcessor(), messages, args.requests))
-    routed = asyncio.run(per_request_us(llmswitch_processor(args.config), messages, args.requests))
-    print(f"no-op servicer      {noop:7.1f} us per request")
-    print(f"llmswitch servicer  {routed:7.1f} us per request (+{routed - noop:.1f} us of routing, {routed / noop:.1f}x)")
+    body = chat_body().encode()
+    for mode, messages in (("two", two_messages(body)), ("one", one_message(body, args.config))):
+        noop_processor = NoopProcessor("model_small-model" if mode == "one" else None)
+        noop = asyncio.run(per_request_us(noop_processor, messages, args.requests))
+        routed = asyncio.run(per_request_us(llmswitch_processor(args.config), messages, args.requests))
+        print(f"{mode} message(s): no-op servicer      {noop:7.1f} us per request")
+        print(
+            f"{mode} message(s): llmswitch servicer  {routed:7.1f} us per request "
+            f"(+{routed - noop:.1f} us of routing, {routed / noop:.1f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def base_config(ports: list[int] | None = None, **routing: object) -> dict:
     return {
         "version": "v1",
         "listener": {"port": listener, "admin_port": admin},
-        "router": {"port": router, "max_body_bytes": 65536},
+        "router": {"port": router, "workers": 1, "max_body_bytes": 65536},
         "routing": {"message_timeout_ms": 2000, **routing},
         "telemetry": {"metrics": {"port": metrics}},
         "models": [

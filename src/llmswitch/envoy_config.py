@@ -1,20 +1,32 @@
 """Generates the Envoy bootstrap that fronts llmswitch, from the same config the router reads.
 
-The ext_proc filter sees request headers (SEND) and the buffered request body, then the router
-sets the cluster header and clears the route cache. Client copies of the routing headers are
-removed before any route is chosen, so a client cannot pick a cluster even when the router is
-down and `failure_mode_allow` lets requests through to the default model.
+Two-message mode: the ext_proc filter sends the request headers, then the buffered body; the
+router sets the cluster header and clears the route cache. One-message mode (`config.one_message`):
+the filter skips the headers and sends the buffered body with the headers routing reads as request
+attributes; the router answers with dynamic metadata, a buffer filter holds the headers until then,
+each model's route matches its cluster in the metadata, and a header-mutation filter writes the
+metadata's headers into the request. Body-less requests send no message in that mode: the route
+config answers them (`pipeline.bodyless`). Client copies of the routing headers are removed before
+any route is chosen, so a client cannot pick a cluster even when the router is down and
+`failure_mode_allow` lets requests through to the default model.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 import yaml
 
 from llmswitch import headers as names
 from llmswitch.config.schema import Config, ModelConfig, RoutingConfig
+from llmswitch.extproc.attributes import request_attributes
+from llmswitch.extproc.responses import CLUSTER_KEY, METADATA_NAMESPACE
+from llmswitch.pipeline.bodyless import BodylessAnswers, FixedAnswer
+from llmswitch.pipeline.egress import CREDENTIAL_HEADERS
+from llmswitch.pipeline.wire import forwarded_headers
+from llmswitch.protocols.paths import API_PATHS
 
 ROUTER_CLUSTER = "llmswitch_router"
 ADMIN_CLUSTER = "envoy_admin"
@@ -219,7 +231,7 @@ def _router_cluster(config: Config) -> dict:
     router = config.router
     # A router bound to every interface is reached over loopback (the sidecar case).
     host = _WILDCARD_TO_LOOPBACK.get(router.address, router.address)
-    return _cluster(ROUTER_CLUSTER, [(host, router.port + i) for i in range(router.workers)], http2=True)
+    return _cluster(ROUTER_CLUSTER, [(host, router.port + i) for i in range(config.worker_count)], http2=True)
 
 
 def _response_headers(routing: RoutingConfig) -> dict:
@@ -245,6 +257,14 @@ def _metadata_options(config: Config, direction: str) -> dict:
 
 def _ext_proc_filter(config: Config) -> dict:
     routing = config.routing
+    one_message: dict[str, Any] = {}
+    receiving = [METADATA_NAMESPACE] if config.one_message else []
+    if config.endpoint_picking.enabled:
+        receiving.append(config.endpoint_picking.metadata_namespace)
+    if receiving:
+        one_message["metadata_options"] = {"receiving_namespaces": {"untyped": receiving}}
+    if config.one_message:
+        one_message["request_attributes"] = request_attributes(config)
     return {
         "name": "envoy.filters.http.ext_proc",
         "typed_config": _typed(
@@ -255,16 +275,123 @@ def _ext_proc_filter(config: Config) -> dict:
             status_on_error={"code": "ServiceUnavailable"},
             message_timeout=_duration(routing.message_timeout_ms / 1000),
             processing_mode={
-                "request_header_mode": "SEND",
+                "request_header_mode": "SKIP" if config.one_message else "SEND",
                 "request_body_mode": "BUFFERED",
                 "request_trailer_mode": "SKIP",
                 "response_header_mode": "SKIP",
                 "response_body_mode": "NONE",
                 "response_trailer_mode": "SKIP",
             },
-            **_metadata_options(config, "receiving"),
+            **one_message,
         ),
     }
+
+
+def _one_message_filters(config: Config) -> list[dict]:
+    """After ext_proc in one-message mode: hold the headers until the body's reply, then write its headers.
+
+    Without the buffer filter the router would pick the route from the headers before the body is routed.
+    It also sets the (new) body's content-length. The cluster header is written too, as in two-message
+    mode (the route reads the metadata). A header the metadata lacks is left as it is.
+    """
+    sources = [(config.routing.cluster_header, CLUSTER_KEY), *((name, name) for name in forwarded_headers(config))]
+    mutations = [
+        {
+            "append": {
+                "header": {"key": name, "value": f"%DYNAMIC_METADATA({METADATA_NAMESPACE}:{key})%"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            }
+        }
+        for name, key in sources
+    ]
+    return [
+        {
+            "name": "envoy.filters.http.buffer",
+            "typed_config": _typed(
+                "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=config.router.max_body_bytes
+            ),
+        },
+        {
+            "name": "llmswitch.plan_headers",
+            "typed_config": _typed(
+                "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+                mutations={"request_mutations": mutations},
+            ),
+        },
+    ]
+
+
+_API_PATH_TAILS = "|".join(re.escape(path.removeprefix("/v1")) for path in API_PATHS.values())
+
+
+def _model_route(model: ModelConfig, upstream: dict) -> dict:
+    """One-message mode: the route of requests the router sent to `model` (its cluster in the metadata)."""
+    matcher = {
+        "filter": METADATA_NAMESPACE,
+        "path": [{"key": CLUSTER_KEY}],
+        "value": {"string_match": {"exact": model.cluster}},
+    }
+    action: dict[str, Any] = {"cluster": model.cluster, **upstream}
+    if model.base_path != "/v1":  # what the router's egress step sets as :path in two-message mode
+        passthrough = [re.escape(path.removeprefix("/v1")) for _, path in sorted(model.passthrough_endpoints)]
+        tails = "|".join([_API_PATH_TAILS, *(p for p in passthrough if p)])
+        pattern = {"regex": f"^/v1({tails})$"}
+        action["regex_rewrite"] = {"pattern": pattern, "substitution": f"{model.base_path}\\1"}
+    route: dict[str, Any] = {
+        "name": f"routed_{model.cluster}",
+        "match": {"prefix": "/", "dynamic_metadata": [matcher]},
+        "route": action,
+    }
+    if model.api_key_env is not None:  # the client's own credentials never reach a model with a key
+        route["request_headers_to_remove"] = [h for h in CREDENTIAL_HEADERS if h != model.key_header]
+    return route
+
+
+def _direct_route(index: int, answer: FixedAnswer) -> dict:
+    methods = {"safe_regex": {"regex": "|".join(answer.methods)}}
+    respond = answer.respond
+    return {
+        "name": f"bodyless_{index}",
+        "match": {
+            "safe_regex": {"regex": answer.path_regex},
+            "headers": [{"name": ":method", "string_match": methods}],
+        },
+        "direct_response": {"status": respond.status, "body": {"inline_string": respond.body.decode()}},
+        "response_headers_to_add": [
+            {
+                "header": {"key": "content-type", "value": respond.content_type},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            }
+        ],
+    }
+
+
+def _routes(config: Config, upstream: dict) -> list[dict]:
+    routing = config.routing
+    default_cluster = config.model(config.default_model).cluster
+    default = {"name": "default_model", "match": {"prefix": "/"}, "route": {"cluster": default_cluster, **upstream}}
+    if not config.one_message:
+        routed = {
+            "name": "routed",
+            "match": {"prefix": "/", "headers": [{"name": routing.cluster_header, "present_match": True}]},
+            "route": {"cluster_header": routing.cluster_header, **upstream},
+        }
+        return [routed, default]
+    # Requests with a body always reach the router, which routes them (metadata) or answers them; a POST
+    # without metadata therefore had no body (failure_mode_allow is off in this mode).
+    return [
+        *(_model_route(model, upstream) for model in config.models),
+        *(_direct_route(i, answer) for i, answer in enumerate(BodylessAnswers(config).answers)),
+        default,
+    ]
+
+
+def _direct_response_limit(config: Config) -> dict:
+    """Room for the largest direct response (the model list) beyond Envoy's default 4 KiB."""
+    if not config.one_message:
+        return {}
+    largest = max(len(answer.respond.body) for answer in BodylessAnswers(config).answers)
+    return {"max_direct_response_body_size_bytes": max(4096, largest)}
 
 
 def _observer_filter(config: Config) -> dict:
@@ -340,7 +467,6 @@ def _local_reply_config() -> dict:
 
 def _http_connection_manager(config: Config) -> dict:
     routing = config.routing
-    default = config.model(config.default_model)
     upstream = {
         "timeout": _duration(routing.request_timeout_s),
         "auto_host_rewrite": True,
@@ -348,6 +474,8 @@ def _http_connection_manager(config: Config) -> dict:
     }
     removed = names.routing_headers(routing.cluster_header, *names.gateway_headers(config))
     filters = [_ext_proc_filter(config)]
+    if config.one_message:
+        filters += _one_message_filters(config)
     if config.accounting.enabled:
         filters.append(_observer_filter(config))
     return _typed(
@@ -373,24 +501,8 @@ def _http_connection_manager(config: Config) -> dict:
         ],
         route_config={
             "name": "llmswitch_routes",
-            "virtual_hosts": [
-                {
-                    "name": "llm",
-                    "domains": ["*"],
-                    "routes": [
-                        {
-                            "name": "routed",
-                            "match": {"prefix": "/", "headers": [{"name": routing.cluster_header, "present_match": True}]},
-                            "route": {"cluster_header": routing.cluster_header, **upstream},
-                        },
-                        {
-                            "name": "default_model",
-                            "match": {"prefix": "/"},
-                            "route": {"cluster": default.cluster, **upstream},
-                        },
-                    ],
-                }
-            ],
+            "virtual_hosts": [{"name": "llm", "domains": ["*"], "routes": _routes(config, upstream)}],
+            **_direct_response_limit(config),
             # Internal to Envoy and the router: the observer reads them, the model never sees them.
             "request_headers_to_remove": list(names.INTERNAL),
             **_response_headers(routing),

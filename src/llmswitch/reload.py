@@ -54,11 +54,12 @@ class RouterState:
         config = loaded.config
         if not config.uses_semantics():
             return None
-        if self.engine is not None and self.engine.settings == config.semantics:
+        settings = config.semantics_per_worker()
+        if self.engine is not None and self.engine.settings == settings:
             return self.engine
         from llmswitch.semantics import SemanticEngine  # onnxruntime loads only for semantic configs
 
-        return SemanticEngine(config.semantics, loaded.source)
+        return SemanticEngine(settings, loaded.source)
 
     def _cache_store_for(self, loaded: LoadedConfig) -> CacheStore | None:
         """The cache store the config needs: the running one (entries kept) while its settings are unchanged."""

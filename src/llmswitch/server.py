@@ -123,8 +123,12 @@ def run_worker(config_path: str, worker: int = 0) -> None:
 
 
 def serve(config_path: str | Path) -> None:
-    """Run `router.workers` processes, worker i on `router.port + i` (one Envoy cluster lists them all)."""
-    workers = load_config(config_path).config.router.workers
+    """Run `router.workers` processes, worker i on `router.port + i` (one Envoy cluster lists them all).
+
+    `auto` resolves to the CPUs this process may use, as `llmswitch envoy-config` resolves it for the
+    cluster: run both under the same CPU limits (the Helm chart resolves it at render time instead).
+    """
+    workers = load_config(config_path).config.worker_count
     if workers == 1:
         run_worker(str(config_path))
         return

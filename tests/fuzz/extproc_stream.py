@@ -56,7 +56,6 @@ def body_message(chunk: bytes, end_of_stream: bool) -> ProcessingRequest:
     return ProcessingRequest(request_body=HttpBody(body=chunk, end_of_stream=end_of_stream))
 
 
-RESPONSE_HEADERS = ProcessingRequest(response_headers=HttpHeaders())
 
 
 def set_headers(options: Sequence[HeaderValueOption]) -> dict[str, bytes]:
@@ -91,7 +90,7 @@ def check_routed(reply: ProcessingResponse, sent: bytes) -> None:
 
 
 async def exchange(servicer: ExternalProcessor, headers: ProcessingRequest, chunks: Sequence[bytes]) -> str:
-    """Envoy's sequence for one request: headers, body chunks, response headers; it stops at an immediate reply.
+    """Envoy's sequence for one request: headers, then body chunks; it stops at an immediate reply.
 
     Returns an outcome label for hypothesis statistics.
     """
@@ -111,7 +110,39 @@ async def exchange(servicer: ExternalProcessor, headers: ProcessingRequest, chun
         outcome = check_immediate(reply)
     else:
         outcome = "routed" if kind == "request_body" else "continued"
-        reply = await stream.send(RESPONSE_HEADERS)
-        assert reply.WhichOneof("response") == "response_headers"
+    # The generated config skips the response, so the router ends the stream with its last reply.
+    assert await stream.close() == [], "exactly one reply per message"
+    return outcome
+
+
+def check_routed_by_metadata(reply: ProcessingResponse, sent: bytes) -> None:
+    """One-message mode: the plan as metadata, a re-route, and the body as sent except `model`."""
+    common = reply.request_body.response
+    assert common.clear_route_cache and common.HasField("header_mutation")
+    assert not common.header_mutation.set_headers, "Envoy has no headers to mutate in this mode"
+    metadata = reply.dynamic_metadata["llmswitch"]
+    assert metadata["cluster"] in CLUSTERS
+    forwarded = common.body_mutation.body if common.HasField("body_mutation") else None
+    check_forwarded_body(sent, forwarded, metadata["x-selected-model"])
+
+
+async def exchange_one_message(
+    servicer: ExternalProcessor, attributes: dict[str, str], chunks: Sequence[bytes]
+) -> str:
+    """Envoy's sequence in one-message mode: body chunks, the first with the request attributes."""
+    stream = ProcessStream(servicer)
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        message = body_message(chunk, last)
+        if index == 0:
+            message.attributes["envoy.filters.http.ext_proc"].update(attributes)
+        reply = await stream.send(message)
+        kind = reply.WhichOneof("response")
+        assert kind == "request_body" or (last and kind == "immediate_response"), kind
+    if kind == "immediate_response":
+        outcome = check_immediate(reply)
+    else:
+        check_routed_by_metadata(reply, b"".join(chunks))
+        outcome = "routed"
     assert await stream.close() == [], "exactly one reply per message"
     return outcome

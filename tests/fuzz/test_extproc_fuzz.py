@@ -10,7 +10,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from llmswitch.extproc.servicer import ExternalProcessor
-from tests.fuzz.extproc_stream import exchange, headers_message
+from tests.fuzz.extproc_stream import exchange, exchange_one_message, headers_message
 from tests.fuzz.strategies import any_bodies, fuzz_settings, header_lists, header_names, header_values, methods, paths
 from tests.helpers import chat_body
 
@@ -46,6 +46,21 @@ def test_each_message_gets_one_reply_of_its_type(servicer, loop, method, path, e
     end_of_stream = bodyless and not body
     headers = headers_message(method, path, extra, end_of_stream)
     event(loop.run_until_complete(exchange(servicer, headers, split(body, cuts))))
+
+
+@fuzz_settings(800)
+@given(
+    method=methods,
+    path=paths,
+    extra=header_lists,
+    body=any_bodies,
+    cuts=st.lists(st.integers(min_value=0), max_size=3),
+)
+def test_one_message_streams_get_one_reply_per_message(servicer, loop, method, path, extra, body, cuts):
+    """As Envoy sends them with request headers skipped: attributes (any header values) on the first chunk."""
+    attributes = {"request.method": method, "request.path": path}
+    attributes.update({f"request.headers['{k}']": v.decode("utf-8", "replace") for k, v in extra})
+    event(loop.run_until_complete(exchange_one_message(servicer, attributes, split(body or b"{}", cuts))))
 
 
 @fuzz_settings(400)

@@ -1,9 +1,20 @@
 """The chart renders, lints and validates for every value set, and each value does what the README says."""
 
 import pytest
+import yaml
 
 from tests.helm import kube
-from tests.helm.chart import CHART, VALUE_SETS, config_map, helm, kinds, lint, render, render_manifests
+from tests.helm.chart import (
+    CHART,
+    VALUE_SETS,
+    config_map,
+    helm,
+    kinds,
+    lint,
+    render,
+    render_manifests,
+    router_config_text,
+)
 
 ALL_VALUE_SETS = pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
 
@@ -208,3 +219,30 @@ def test_envoy_config_is_written_at_pod_start_by_the_router_image():
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert "emptyDir" in volumes["envoy-config"]
     assert "initContainers" not in kinds(render(VALUE_SETS["sidecar_off"]))["Deployment"]["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "workers"),
+    [
+        ({"requests": {"cpu": "500m"}}, 1),  # the chart's default: no CPU limit, half a CPU requested
+        ({"requests": {"cpu": "500m"}, "limits": {"cpu": "2500m"}}, 2),
+        ({"limits": {"cpu": 3}}, 3),
+        ({"limits": {"cpu": "1.5"}}, 1),
+        ({}, 1),
+    ],
+)
+def test_workers_auto_is_resolved_from_the_router_cpu(resources, workers):
+    objects = render({"resources": resources or {"requests": None, "limits": None}})
+    assert yaml.safe_load(router_config_text(objects))["router"]["workers"] == workers
+    ports = {p["name"]: p["containerPort"] for p in containers(objects)["router"]["ports"]}
+    grpc = sorted(port for name, port in ports.items() if name.startswith("grpc"))
+    assert grpc == [50051 + i for i in range(workers)]
+
+
+def test_workers_auto_is_one_when_budgets_live_in_memory():
+    budget = {"limits": [{"scope": "global", "amount": 5}]}
+    objects = render({"resources": {"limits": {"cpu": 4}}, "config": {"budget": budget}})
+    assert yaml.safe_load(router_config_text(objects))["router"]["workers"] == 1
+    shared = {**budget, "store": {"type": "redis", "url": "redis://redis:6379/0"}}
+    objects = render({"resources": {"limits": {"cpu": 4}}, "config": {"budget": shared}})
+    assert yaml.safe_load(router_config_text(objects))["router"]["workers"] == 4

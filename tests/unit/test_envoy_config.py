@@ -26,8 +26,7 @@ def test_checked_in_envoy_yaml_matches_the_example_config():
 @pytest.mark.parametrize("failure_mode_allow", [False, True])
 def test_envoy_accepts_the_generated_config(tmp_path, failure_mode_allow):
     data = base_config(failure_mode_allow=failure_mode_allow)
-    data["models"][1]["endpoint"] = "api.example.com:443"
-    data["models"][1]["tls"] = True
+    data["models"][1].update(endpoint="api.example.com:443", tls=True, api_key_env="HOME", base_path="/openai/v1")
     data["router"]["workers"] = 2
     path = tmp_path / "envoy.yaml"
     path.write_text(render_envoy_yaml(loaded(data).config))
@@ -61,11 +60,26 @@ def test_ext_proc_filter_follows_the_routing_rules():
     assert observer["processing_mode"]["response_body_mode"] == "STREAMED"
 
 
-def test_accounting_off_removes_the_observer():
-    data = base_config()
+@pytest.mark.parametrize(
+    ("mode", "chain"),
+    [
+        ("two", ["envoy.filters.http.ext_proc", "envoy.filters.http.router"]),
+        (
+            "one",
+            [
+                "envoy.filters.http.ext_proc",
+                "envoy.filters.http.buffer",
+                "llmswitch.plan_headers",
+                "envoy.filters.http.router",
+            ],
+        ),
+    ],
+)
+def test_accounting_off_removes_the_observer(mode, chain):
+    data = base_config(ext_proc_messages=mode)
     data["accounting"] = {"enabled": False}
     names = [f["name"] for f in hcm(envoy_bootstrap(loaded(data).config))["http_filters"]]
-    assert names == ["envoy.filters.http.ext_proc", "envoy.filters.http.router"]
+    assert names == chain
 
 
 def test_envoy_copies_the_routing_result_into_responses_without_an_ext_proc_message():
@@ -81,7 +95,7 @@ def test_response_headers_can_be_switched_off():
 
 
 def test_routes_clusters_and_limits():
-    config = loaded(base_config()).config
+    config = loaded(base_config(ext_proc_messages="two")).config
     bootstrap = envoy_bootstrap(config)
     listener = bootstrap["static_resources"]["listeners"][0]
     assert listener["per_connection_buffer_limit_bytes"] == config.router.max_body_bytes
@@ -152,3 +166,79 @@ def test_envoy_accepts_the_endpoint_picking_config(tmp_path):
             capture_output=True, text=True, timeout=60,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+def test_workers_auto_lists_one_endpoint_per_available_cpu(monkeypatch):
+    monkeypatch.setattr("llmswitch.config.schema.available_cpus", lambda: 5)
+    data = base_config()
+    data["router"]["workers"] = "auto"
+    router = envoy_bootstrap(loaded(data).config)["static_resources"]["clusters"][0]
+    assert len(router["load_assignment"]["endpoints"][0]["lb_endpoints"]) == 5
+
+
+def test_ext_proc_messages_auto_is_one_unless_failing_open():
+    assert loaded(base_config()).config.one_message
+    assert not loaded(base_config(failure_mode_allow=True)).config.one_message
+    assert not loaded(base_config(ext_proc_messages="two")).config.one_message
+
+
+def test_one_message_filter_skips_headers_and_asks_for_the_headers_routing_reads():
+    data = base_config()
+    data["budget"] = {"limits": [{"scope": "tenant", "amount": 5}]}
+    ext_proc = hcm(envoy_bootstrap(loaded(data).config))["http_filters"][0]["typed_config"]
+    assert ext_proc["processing_mode"]["request_header_mode"] == "SKIP"
+    assert ext_proc["processing_mode"]["request_body_mode"] == "BUFFERED"
+    assert ext_proc["metadata_options"] == {"receiving_namespaces": {"untyped": ["llmswitch"]}}
+    assert ext_proc["request_attributes"] == [
+        "request.path",
+        "request.method",
+        "request.headers['x-request-id']",
+        "request.headers['x-tier']",
+        "request.headers['x-experiment']",
+        "request.headers['traceparent']",
+        "request.headers['tracestate']",
+        "request.headers['x-tenant-id']",
+        "request.headers['content-encoding']",
+    ]
+    assert "request_attributes" not in hcm(envoy_bootstrap(loaded(base_config(ext_proc_messages="two")).config))[
+        "http_filters"
+    ][0]["typed_config"]
+
+
+def test_one_message_plan_headers_come_from_the_metadata():
+    manager = hcm(envoy_bootstrap(loaded(base_config()).config))
+    buffer, plan_headers = manager["http_filters"][1:3]
+    assert buffer["typed_config"]["max_request_bytes"] == 65536
+    written = {
+        m["append"]["header"]["key"]: m["append"]["header"]["value"]
+        for m in plan_headers["typed_config"]["mutations"]["request_mutations"]
+    }
+    assert written["x-llmswitch-cluster"] == "%DYNAMIC_METADATA(llmswitch:cluster)%"
+    assert written["x-selected-model"] == "%DYNAMIC_METADATA(llmswitch:x-selected-model)%"
+    assert {"authorization", "traceparent", "x-llmswitch-budget", "x-llmswitch-egress"} <= set(written)
+
+
+def test_one_message_routes_match_the_cluster_in_the_metadata():
+    data = base_config()
+    data["models"][1].update(api_key_env="HOME", base_path="/openai/v1")
+    routes = hcm(envoy_bootstrap(loaded(data).config))["route_config"]["virtual_hosts"][0]["routes"]
+    small, large = routes[:2]
+    assert small["match"]["dynamic_metadata"][0]["value"]["string_match"]["exact"] == "model_small-model"
+    assert small["route"]["cluster"] == "model_small-model"
+    assert "regex_rewrite" not in small["route"] and "request_headers_to_remove" not in small
+    assert large["request_headers_to_remove"] == ["x-api-key", "api-key"]
+    rewrite = large["route"]["regex_rewrite"]
+    assert rewrite["substitution"] == r"/openai/v1\1"
+    assert rewrite["pattern"]["regex"] == r"^/v1(/chat/completions|/messages|/responses)$"
+    assert routes[-1]["name"] == "default_model" and routes[-1]["route"]["cluster"] == "model_small-model"
+
+
+def test_one_message_routes_answer_bodyless_requests_directly():
+    routes = hcm(envoy_bootstrap(loaded(base_config()).config))["route_config"]["virtual_hosts"][0]["routes"]
+    direct = [r for r in routes if "direct_response" in r]
+    models = direct[0]
+    assert models["match"]["safe_regex"]["regex"] == "/v1/models"
+    assert models["match"]["headers"] == [{"name": ":method", "string_match": {"safe_regex": {"regex": "GET|HEAD"}}}]
+    listed = yaml.safe_load(models["direct_response"]["body"]["inline_string"])
+    assert [m["id"] for m in listed["data"]] == ["auto", "small-model", "large-model"]
+    messages = next(r for r in direct if r["match"]["safe_regex"]["regex"] == "/v1/messages")
+    assert messages["direct_response"]["status"] == 400
+    assert yaml.safe_load(messages["direct_response"]["body"]["inline_string"])["type"] == "error"  # Anthropic's shape

@@ -11,7 +11,8 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
 )
 
 from llmswitch.config.schema import TelemetryConfig
-from llmswitch.extproc.servicer import RequestProcessor
+from llmswitch.extproc.attributes import request_headers
+from llmswitch.extproc.servicer import ExternalProcessor, RequestProcessor
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.telemetry import Telemetry
 from tests.helpers import base_config, chat_body, loaded
@@ -124,6 +125,24 @@ async def test_models_list_is_answered_by_the_router(pipeline):
     assert ids == ["auto", "small-model", "large-model"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status", "model_id"),
+    [
+        ("GET", "/v1/models/large-model", 200, "large-model"),
+        ("HEAD", "/v1/models/auto?x=1", 200, "auto"),
+        ("GET", "/v1/models/nope", 404, None),
+    ],
+)
+async def test_each_model_is_answered_by_the_router(pipeline, method, path, status, model_id):
+    reply = await new_processor(pipeline).handle(headers_message(method, path, end_of_stream=True))
+    assert reply.immediate_response.status.code == status
+    if method == "HEAD":
+        assert reply.immediate_response.body == b""
+        return
+    body = orjson.loads(reply.immediate_response.body)
+    assert body.get("id") == model_id if status == 200 else body["error"]["code"] == "model_not_found"
+
+
 async def test_other_bodyless_requests_continue_without_routing_headers(pipeline):
     reply = await new_processor(pipeline).handle(headers_message("GET", "/health", end_of_stream=True))
     removed = reply.request_headers.response.header_mutation.remove_headers
@@ -154,3 +173,77 @@ async def test_unexpected_failure_is_a_500_not_a_stack_trace(pipeline, monkeypat
     reply = await processor.handle(body_message(chat_body("hi")))
     assert reply.immediate_response.status.code == 500
     assert orjson.loads(reply.immediate_response.body)["error"]["type"] == "server_error"
+
+
+def one_message(body: bytes, path="/v1/chat/completions", method="POST", **headers: str) -> ProcessingRequest:
+    """A one-message stream's body, with the attributes Envoy evaluates (absent headers left out)."""
+    message = body_message(body)
+    attributes = {"request.path": path, "request.method": method}
+    attributes.update({f"request.headers['{name}']": value for name, value in headers.items()})
+    message.attributes["envoy.filters.http.ext_proc"].update(attributes)
+    return message
+
+
+async def drive(pipeline, *messages: ProcessingRequest) -> list[ProcessingResponse]:
+    """The whole `Process` stream, dispatched as the server does."""
+    servicer = ExternalProcessor(lambda: pipeline, TELEMETRY)
+
+    async def requests():
+        for message in messages:
+            yield message
+
+    return [ProcessingResponse.FromString(reply) async for reply in servicer.Process(requests(), None)]
+
+
+async def test_a_stream_that_starts_with_the_body_is_routed_from_its_attributes(pipeline):
+    [reply] = await drive(pipeline, one_message(chat_body("tell me a joke"), **{"x-tier": "premium"}))
+    metadata = dict(reply.dynamic_metadata["llmswitch"].items())
+    assert metadata == {
+        "cluster": "model_large-model",
+        "x-selected-model": "large-model",
+        "x-llmswitch-decision": "code_decision",
+        "x-gateway-model-name": "large-model",
+    }
+    common = reply.request_body.response
+    assert common.clear_route_cache and common.HasField("header_mutation")
+    assert orjson.loads(common.body_mutation.body)["model"] == "large-model"
+
+
+async def test_one_message_chunks_are_joined_and_answered_once(pipeline):
+    body = chat_body("write python")
+    first = one_message(body[:10])
+    first.request_body.end_of_stream = False
+    continued, routed = await drive(pipeline, first, body_message(body[10:]))
+    assert continued.WhichOneof("response") == "request_body" and not continued.HasField("dynamic_metadata")
+    assert routed.dynamic_metadata["llmswitch"]["x-llmswitch-decision"] == "code_decision"
+
+
+async def test_one_message_errors_are_immediate_in_the_clients_api(pipeline):
+    [reply] = await drive(pipeline, one_message(b"{oops", path="/v1/messages"))
+    assert reply.immediate_response.status.code == 400
+    assert orjson.loads(reply.immediate_response.body)["type"] == "error"  # Anthropic's shape
+
+
+def test_attributes_become_the_headers_a_headers_message_would_give():
+    message = one_message(b"{}", path="/v1/responses?x=1", **{"x-request-id": "r1", "traceparent": "00-ab"})
+    assert request_headers(message) == {
+        ":path": "/v1/responses?x=1",
+        ":method": "POST",
+        "x-request-id": "r1",
+        "traceparent": "00-ab",
+    }
+    assert request_headers(body_message(b"{}")) == {}
+
+
+@pytest.mark.parametrize("one", [True, False])
+async def test_the_router_ends_a_routing_stream_with_its_last_reply(pipeline, one):
+    """Envoy sends nothing after the body with the generated config: no wait for its half-close."""
+    messages = [one_message(chat_body("hi"))] if one else [headers_message(), body_message(chat_body("hi"))]
+    after = ProcessingRequest(response_headers=HttpHeaders())
+    replies = await drive(pipeline, *messages, after)
+    assert [r.WhichOneof("response") for r in replies] == [*(["request_headers"] * (not one)), "request_body"]
+
+
+async def test_a_bodyless_request_ends_its_stream_with_the_answer(pipeline):
+    replies = await drive(pipeline, headers_message("GET", "/health", end_of_stream=True), body_message(b"x"))
+    assert [r.WhichOneof("response") for r in replies] == ["request_headers"]

@@ -18,7 +18,7 @@ from llmswitch.pipeline.actions import Exchange
 from llmswitch.protocols.duplicate_keys import check_duplicate_keys
 from llmswitch.protocols.errors import RequestError
 from llmswitch.protocols.openai_chat import check_chat_params
-from llmswitch.protocols.openai_models import models_request
+from llmswitch.pipeline.bodyless import BodylessAnswers
 from llmswitch.protocols.paths import API_PATHS
 from llmswitch.telemetry import Telemetry
 from tests.helpers import base_config, chat_body, loaded
@@ -99,10 +99,14 @@ def test_chat_parameters_that_are_fine():
 
 
 def test_model_endpoints():
-    assert models_request("GET", "/v1/models?limit=1") == ""
-    assert models_request("HEAD", "/v1/models/org/model-7b") == "org/model-7b"
-    assert models_request("GET", "/x/v1/models") is None
-    assert models_request("POST", "/v1/models") is None
+    data = base_config()
+    data["models"].append({"name": "org/model-7b", "endpoint": "127.0.0.1:9009"})
+    answers = BodylessAnswers(loaded(data).config)
+    assert answers.match("GET", "/v1/models?limit=1").respond.status == 200
+    assert b"org/model-7b" in answers.match("HEAD", "/v1/models/org/model-7b").respond.body
+    assert answers.match("GET", "/v1/models/nope").respond.status == 404
+    assert answers.match("GET", "/x/v1/models") is None
+    assert answers.match("POST", "/v1/models").respond.status == 400  # a POST without a body
 
 
 def test_anonymous_callers_under_tenant_limits():
@@ -187,12 +191,16 @@ async def test_a_stream_envoy_resets_after_routing_undoes_the_reservation():
         yield ProcessingRequest(request_body=HttpBody(body=chat_body("hello"), end_of_stream=True))
         await asyncio.Event().wait()  # Envoy never half-closes: it resets the stream
 
+    stream = ExternalProcessor(lambda: pipeline, Telemetry(TelemetryConfig(access_log=False))).Process(messages(), None)
+
     async def consume():
-        async for _ in ExternalProcessor(lambda: pipeline, Telemetry(TelemetryConfig(access_log=False))).Process(
-            messages(), None
-        ):
-            if await store.spent("llmswitch:budget:global") > 0:
-                replied.set()
+        try:
+            async for _ in stream:
+                if await store.spent("llmswitch:budget:global") > 0:
+                    replied.set()
+                    await asyncio.Event().wait()  # gRPC is still writing the reply when Envoy resets the stream
+        finally:
+            await stream.aclose()
 
     task = asyncio.create_task(consume())
     await asyncio.wait_for(replied.wait(), 5)

@@ -73,3 +73,59 @@ def test_a_forward_can_remove_client_credentials_and_set_the_models():
         "x-c": b"model_small-model", "x-selected-model": b"small-model", "x-llmswitch-decision": b"d",
         "x-api-key": b"k", "x-extra": b"1", "content-length": b"2",
     }
+
+
+def built_one_message(metadata: dict[str, str], body: bytes | None) -> ProcessingResponse:
+    """The one-message reply built the plain protobuf way: empty header mutation, metadata, maybe a body."""
+    common = CommonResponse(
+        header_mutation=HeaderMutation(),
+        body_mutation=BodyMutation(body=body) if body is not None else None,
+        clear_route_cache=True,
+    )
+    reply = ProcessingResponse(request_body=BodyResponse(response=common))
+    reply.dynamic_metadata.update({"llmswitch": metadata})
+    return reply
+
+
+@pytest.mark.parametrize("size", [None, 0, 127, 128, 16_384, 2_097_152])
+def test_routed_by_metadata_parses_to_the_built_reply(size):
+    body = None if size is None else bytes(i % 251 for i in range(size))
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    entries = responses.routing_metadata("model_large-model", "large-model", "code", ("authorization", "Bearer k"))
+    entries += responses.metadata_headers([("traceparent", trace)])
+    reply = ProcessingResponse.FromString(responses.routed_by_metadata(entries, body))
+    expected = {
+        "cluster": "model_large-model",
+        "x-selected-model": "large-model",
+        "x-llmswitch-decision": "code",
+        "authorization": "Bearer k",
+        "traceparent": trace,
+    }
+    assert reply == built_one_message(expected, body)
+    assert reply.request_body.response.HasField("header_mutation")  # Envoy clears the route cache only then
+
+
+def test_metadata_leaves_the_path_to_the_route():
+    assert responses.metadata_headers([(":path", "/openai/v1/chat/completions")]) == b""
+    assert responses.metadata_headers([("x-plugin", "1")]) != b""
+
+
+def test_a_forward_in_one_message_mode_becomes_metadata():
+    from llmswitch.pipeline import Forward
+    from llmswitch.pipeline.plan import RoutePlan, RouteTimings
+    from tests.helpers import base_config, loaded
+
+    model = loaded(base_config()).config.models[0]
+    plan = RoutePlan(model, "d", "static", "", (), None, "auto", RouteTimings(0, 0))
+    forward = Forward(plan, b"{}", [("x-llmswitch-egress", "messages")], ("x-api-key", "k"), ["authorization"])
+    reply = ProcessingResponse.FromString(responses.reply(forward, "x-c", one_message=True))
+    metadata = dict(reply.dynamic_metadata["llmswitch"].items())
+    assert metadata == {
+        "cluster": "model_small-model",
+        "x-selected-model": "small-model",
+        "x-llmswitch-decision": "d",
+        "x-api-key": "k",
+        "x-llmswitch-egress": "messages",
+    }
+    assert reply.request_body.response.body_mutation.body == b"{}"
+    assert not reply.request_body.response.header_mutation.set_headers

@@ -25,6 +25,7 @@ from llmswitch.config.base import StrictModel
 from llmswitch.safety.pii import PII_TYPES
 from llmswitch.config.cache import CacheConfig, CacheSettings, decision_cache
 from llmswitch.config.plugins import Plugin, ReasoningFamily, ReasoningPlugin, plugin_problems
+from llmswitch.cpus import available_cpus
 from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
 
 CONFIG_VERSION = "v1"
@@ -35,6 +36,7 @@ _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
 _HEADER_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 _PASSTHROUGH_PATTERN = r"^(POST|PUT|PATCH) /v1(/[A-Za-z0-9._~-]+)+$"
 RESERVED_DECISIONS = frozenset({"default", "passthrough"})
+MAX_WORKERS = 64
 
 
 Name = Annotated[str, Field(pattern=_NAME_PATTERN, max_length=128)]
@@ -66,11 +68,10 @@ class RouterConfig(StrictModel):
 
     address: str = Field("127.0.0.1", description="Address Envoy uses to reach the router.")
     port: Port = 50051
-    workers: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="Router processes; worker i listens on port + i, all listed in one Envoy cluster.",
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] | Literal["auto"] = Field(
+        "auto",
+        description="Router processes; worker i listens on port + i, all listed in one Envoy cluster. auto: one "
+        "per CPU this process may use (its affinity, capped by a container's CPU quota), at most 64.",
     )
     max_body_bytes: int = Field(
         8 * MIB,
@@ -105,6 +106,14 @@ class RoutingConfig(StrictModel):
     failure_mode_allow: bool = Field(
         False,
         description="If the router is unreachable, let requests through to default_model (true) or fail them (false).",
+    )
+    ext_proc_messages: Literal["auto", "one", "two"] = Field(
+        "auto",
+        description="ext_proc messages per routed request. one: the buffered body alone, with the headers routing "
+        "reads as request attributes (fewer gRPC messages, more requests/s); two: request headers, then the body. "
+        "auto: one unless a feature needs the headers message: failure_mode_allow (one message cannot tell a "
+        "body-less POST from a request let through while the router is down), endpoint_picking (the picked host "
+        "travels in envoy.lb metadata), a header_mutation plugin that removes headers.",
     )
     message_timeout_ms: int = Field(
         1000,
@@ -624,7 +633,12 @@ class SemanticsConfig(StrictModel):
     )
     domain_head: str | None = Field(None, description="Domain classifier head; default: the one shipped.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    intra_op_threads: int = Field(1, ge=1, le=64, description="CPU threads per inference.")
+    intra_op_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="CPU threads per inference, per router worker; capped at the CPUs per worker (CPUs // workers).",
+    )
     max_tokens: int | None = Field(
         None,
         ge=8,
@@ -733,6 +747,13 @@ class Config(StrictModel):
     cache: CacheConfig | None = Field(None, description="The response cache; unset: off unless a decision opts in.")
 
     @model_validator(mode="after")
+    def _one_message_possible(self) -> Config:
+        reasons = self.two_message_reasons()
+        if self.routing.ext_proc_messages == "one" and reasons:
+            raise ValueError(f"routing.ext_proc_messages: one is not possible with {'; '.join(reasons)}: use two or auto")
+        return self
+
+    @model_validator(mode="after")
     def _references_resolve(self) -> Config:
         problems = list(_reference_problems(self))
         if problems:
@@ -741,6 +762,28 @@ class Config(StrictModel):
 
     def model(self, name: str) -> ModelConfig:
         return next(m for m in self.models if m.name == name)
+
+    @property
+    def worker_count(self) -> int:
+        """`router.workers`, auto resolved for the machine (or container) this runs on.
+
+        auto is one process when spend budgets live in memory: each worker would keep its own spend."""
+        workers = self.router.workers
+        if isinstance(workers, int):
+            return workers
+        return 1 if self.budget_in_memory() else min(available_cpus(), MAX_WORKERS)
+
+    def semantics_per_worker(self) -> SemanticsConfig:
+        """`semantics` with `intra_op_threads` capped so the workers' encoders together fit the CPUs.
+
+        Encoder threads spin while a pass runs: more threads than CPUs across workers cost throughput."""
+        share = max(1, available_cpus() // self.worker_count)
+        if self.semantics.intra_op_threads <= share:
+            return self.semantics
+        return self.semantics.model_copy(update={"intra_op_threads": share})
+
+    def budget_in_memory(self) -> bool:
+        return bool(self.budget.limits) and self.budget.store.type == "memory"
 
     def uses_semantics(self) -> bool:
         """True when a tested signal or a decision's selector needs prompt embeddings."""
@@ -752,6 +795,23 @@ class Config(StrictModel):
         if self.cache_is_semantic():
             return True
         return any(getattr(d.algorithm, "needs_semantics", False) for d in self.decisions)
+
+    @property
+    def one_message(self) -> bool:
+        """True when Envoy sends a routed request as one ext_proc message (the body, headers as attributes)."""
+        mode = self.routing.ext_proc_messages
+        return mode == "one" or (mode == "auto" and not self.two_message_reasons())
+
+    def two_message_reasons(self) -> list[str]:
+        """The features of this config that need the request-headers message."""
+        reasons = []
+        if self.routing.failure_mode_allow:
+            reasons.append("routing.failure_mode_allow (a body-less POST looks like a request let through)")
+        if self.endpoint_picking.enabled:
+            reasons.append("endpoint_picking (the picked host travels in envoy.lb metadata)")
+        if any(getattr(p, "remove", None) and p.type == "header_mutation" for ps in self.plugin_lists().values() for p in ps):
+            reasons.append("a header_mutation plugin that removes headers")
+        return reasons
 
     def plugin_lists(self) -> dict[str, list[Plugin]]:
         """decision name (or default / passthrough) -> the plugins its requests run: top-level ones first."""
@@ -820,6 +880,11 @@ def _reference_problems(config: Config):
     for index, auto in enumerate(config.routing.auto_models):
         if auto in known_models:
             yield f"routing.auto_models[{index}]: {auto!r} is also a model name"
+    if isinstance(config.router.workers, int) and config.router.workers > 1 and config.budget_in_memory():
+        yield (
+            "router.workers: budget limits kept in memory are per process, so each worker would allow the whole "
+            "amount: use budget.store.type redis to share spend, or one worker (auto picks one)"
+        )
     daily_limit = any(limit.scope == "daily" for limit in config.budget.limits)
     cluster_header = config.routing.cluster_header
     yield from plugin_problems(config.plugins, "plugins", cluster_header)

@@ -136,7 +136,7 @@ class LocalStack:
     def start_router_process(self) -> None:
         router = self._spawn("router", [sys.executable, "-m", "llmswitch.cli", "serve", "--config", str(self.config_path)])
         settings = self.config.router
-        for worker in range(settings.workers):
+        for worker in range(self.config.worker_count):
             address = f"{settings.address}:{settings.port + worker}"
             wait_for(lambda address=address: router_serving(address), f"router worker {worker}", process=router)
 

@@ -4,6 +4,12 @@ Envoy rules that hold here: header values go in `raw_value` only; routing needs
 `clear_route_cache` in the same reply as the header mutation; a changed body comes with
 its new `content-length`; errors are ImmediateResponses with an OpenAI-style JSON body.
 
+In one-message mode (`routed_by_metadata`) Envoy has no request headers to mutate: the route
+plan goes back as dynamic metadata (namespace `llmswitch`: the cluster, and each header to set),
+which the generated route config matches and writes into the request. Envoy clears the route
+cache only for a reply that carries a header mutation, so an empty one is sent; the buffer
+filter after ext_proc sets the new content-length.
+
 The gRPC handler sends these bytes as they are (see `servicer.add_to_server`). Fixed replies are
 serialized once. The routed-body reply differs per request; it is assembled from cached serialized
 header options and the new body, each length-delimited field sized by `_prefix`, instead of
@@ -50,10 +56,20 @@ _SET_HEADERS = _number(HeaderMutation, "set_headers")
 _REMOVE_HEADERS = _number(HeaderMutation, "remove_headers")
 _NEW_BODY = _number(BodyMutation, "body")
 _CLEAR_ROUTE_CACHE = CommonResponse(clear_route_cache=True).SerializeToString()
+_DYNAMIC_METADATA = _number(ProcessingResponse, "dynamic_metadata")
+_EMPTY_HEADER_MUTATION = bytes(((_HEADER_MUTATION << 3) | 2, 0))
+# google.protobuf.Struct: map<string, Value> fields = 1; Value: string_value = 3, struct_value = 5.
+_STRUCT_FIELDS, _ENTRY_KEY, _ENTRY_VALUE, _STRING_VALUE, _STRUCT_VALUE = 1, 1, 2, 3, 5
+METADATA_NAMESPACE = "llmswitch"
+CLUSTER_KEY = "cluster"
+"""The metadata key the one-message routes match to pick the model's cluster."""
+_PATH = ":path"
 
 
 def _prefix(number: int, size: int) -> bytes:
     """Tag and varint length of one length-delimited protobuf field (field numbers below 16)."""
+    if size < 0x80:
+        return bytes(((number << 3) | _LENGTH_DELIMITED, size))
     prefix = bytearray(((number << 3) | _LENGTH_DELIMITED,))
     while size > 0x7F:
         prefix.append((size & 0x7F) | 0x80)
@@ -132,6 +148,57 @@ def routed_body(headers: bytes, body: bytes | None) -> bytes:
     return b"".join((_prefix(_REQUEST_BODY, len(body_response) + common_size), body_response, *common))
 
 
+def _struct_entry(key: str, value: bytes) -> bytes:
+    """One serialized `Struct.fields` entry; `value` is a serialized `Value`."""
+    return _field(_STRUCT_FIELDS, _field(_ENTRY_KEY, key.encode()) + _field(_ENTRY_VALUE, value))
+
+
+def _string_entry(key: str, value: str) -> bytes:
+    return _struct_entry(key, _field(_STRING_VALUE, value.encode()))
+
+
+@lru_cache(maxsize=4096)
+def routing_metadata(cluster: str, model: str, decision: str, credential: tuple[str, str] | None = None) -> bytes:
+    """Struct entries that send a request to its model in one-message mode; cached like `routing_headers`."""
+    pairs = [(CLUSTER_KEY, cluster), (names.SELECTED_MODEL, model), (names.DECISION, decision)]
+    if credential is not None:
+        pairs.append(credential)
+    return b"".join(_string_entry(key, value) for key, value in pairs)
+
+
+def metadata_headers(pairs: Iterable[tuple[str, str]]) -> bytes:
+    """Struct entries for headers to set; Envoy's header-mutation filter writes those of
+    `pipeline.wire.forwarded_headers`. `:path` is left to the model's route (its base path rewrite)."""
+    return b"".join(_string_entry(name, value) for name, value in pairs if name != _PATH)
+
+
+@lru_cache(maxsize=4096)
+def _dynamic_metadata(entries: bytes) -> bytes:
+    """The `dynamic_metadata` field holding `entries` in the llmswitch namespace (cached: mostly the same few)."""
+    namespace = _struct_entry(METADATA_NAMESPACE, _prefix(_STRUCT_VALUE, len(entries)) + entries)
+    return _prefix(_DYNAMIC_METADATA, len(namespace)) + namespace
+
+
+def routed_by_metadata(entries: bytes, body: bytes | None) -> bytes:
+    """Reply to a one-message stream's body: the plan as dynamic metadata, maybe a new body, re-route."""
+    metadata = _dynamic_metadata(entries)
+    if body is None:
+        common = [_EMPTY_HEADER_MUTATION, _CLEAR_ROUTE_CACHE]
+    else:
+        new_body = _prefix(_NEW_BODY, len(body))
+        common = [
+            _EMPTY_HEADER_MUTATION,
+            _prefix(_BODY_MUTATION, len(new_body) + len(body)),
+            new_body,
+            body,
+            _CLEAR_ROUTE_CACHE,
+        ]
+    common_size = sum(map(len, common))
+    body_response = _prefix(_BODY_RESPONSE, common_size)
+    request_body = _prefix(_REQUEST_BODY, len(body_response) + common_size)
+    return b"".join((request_body, body_response, *common, metadata))
+
+
 @lru_cache(maxsize=64)
 def continue_request_headers(remove: tuple[str, ...] = ()) -> bytes:
     mutation = HeaderMutation(remove_headers=list(remove))
@@ -168,10 +235,16 @@ def error_reply(err: RequestError, api: str = "chat") -> bytes:
     return immediate(err.status, err.body_for(api), f"llmswitch_{err.code}")
 
 
-def reply(result: Forward | Respond | Continue, cluster_header: str = "") -> bytes:
-    """The reply that carries out what the pipeline decided."""
+def reply(result: Forward | Respond | Continue, cluster_header: str = "", one_message: bool = False) -> bytes:
+    """The reply that carries out what the pipeline decided (`one_message`: for a stream without headers)."""
     if isinstance(result, Forward):
         plan = result.plan
+        if one_message:
+            # The client's other credential headers are removed by the model's route.
+            entries = routing_metadata(plan.model.cluster, plan.model.name, plan.decision, result.credential)
+            if result.headers or result.model_headers:
+                entries += metadata_headers((*result.model_headers, *result.headers))
+            return routed_by_metadata(entries, result.body)
         headers = routing_headers(
             cluster_header, plan.model.cluster, plan.model.name, plan.decision, result.credential, result.model_headers
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
@@ -23,13 +24,13 @@ from llmswitch.config.cache import CacheConfig
 from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.actions import Exchange, build_actions
+from llmswitch.pipeline.bodyless import BodylessAnswers
 from llmswitch.pipeline.egress import Egress
 from llmswitch.pipeline.ingress import parse_request
 from llmswitch.pipeline.plan import Continue, Forward, HttpRequest, Respond, RoutePlan, RouteTimings
 from llmswitch.pipeline.upstream import UpstreamAttempt
 from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION, DecisionRouter
 from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, internal_error
-from llmswitch.protocols.openai_models import model_list, model_object, models_request
 from llmswitch.protocols.paths import API_PATHS, client_api
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Envoy checks the header map after the router's mutations against the limits it applies to clients.
 # Requests too close to them get a 431 here, instead of a 503 when the routed headers are added
 # (these, plus the headers the config's plugins set; the cache's internal header is about 1.2 KB).
@@ -85,6 +85,7 @@ class RoutingPipeline:
         self.max_body_bytes = config.router.max_body_bytes
         self._removed_headers = names.routing_headers(config.routing.cluster_header, *names.gateway_headers(config))
         self._single_headers = single_value_headers(config)
+        self.bodyless = BodylessAnswers(config)
 
     def _response_cache(self, store: CacheStore | None, metrics: RouterMetrics | None) -> ResponseCache | None:
         """The response cache, when some decision's requests are cached; its store outlives reloads (RouterState)."""
@@ -150,19 +151,14 @@ class RoutingPipeline:
         return None
 
     def headers_only(self, request: HttpRequest) -> Respond | Continue:
-        """A request without a body: the model list or one model, an error, or through to the default model."""
-        try:
-            model = models_request(request.method, request.path)
-            if model is not None:
-                body = model_object(self.config, model) if model else model_list(self.config)
-                return Respond(200, b"" if request.method == "HEAD" else body, "llmswitch_models")
-            if request.method in _BODY_METHODS:
-                raise bad_request("empty_body", "The request body is empty; expected a JSON object.")
-            self.egress.endpoints.check_bodyless(request.method, request.path)
-        except RequestError as err:
-            return self._reject(err, request)
-        # Through to the default route, never with a credential; drop any spoofed routing header.
-        return Continue(self._removed_headers)
+        """A request without a body: a fixed answer (`bodyless`), or through with the routing headers removed."""
+        answer = self.bodyless.match(request.method, request.path)
+        if answer is None:
+            # A body-less request (GET, DELETE, ...) goes to the default route; drop any spoofed routing header.
+            return Continue(self._removed_headers)
+        if answer.error is not None and self.telemetry is not None:
+            self.telemetry.rejected(request.headers, request.started_ns, answer.error)
+        return replace(answer.respond, body=b"") if request.method == "HEAD" else answer.respond
 
     async def process(self, request: HttpRequest) -> Forward | Respond:
         """Route one buffered request: client codec, routing, the decision's actions, egress."""

@@ -47,8 +47,3 @@ class EndpointPolicy:
         if (method, path.partition("?")[0]) in model.passthrough_endpoints:
             return True
         raise unsupported_endpoint(method, path.partition("?")[0])
-
-    def check_bodyless(self, method: str, path: str) -> None:
-        """A request without a body goes to the default model only when that model holds no key."""
-        if self.default_model.name in self.credentialed:
-            raise unsupported_endpoint(method, path.partition("?")[0])

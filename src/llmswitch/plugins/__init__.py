@@ -61,6 +61,11 @@ def _headers_set_by(plugin: Any) -> dict[str, str]:
     return {}
 
 
+def headers_set(config: Config) -> list[str]:
+    """The name of every upstream header some plugin of `config` sets."""
+    return list(dict.fromkeys(name for plugins in config.plugin_lists().values() for p in plugins for name in _headers_set_by(p)))
+
+
 def added_headers(config: Config) -> tuple[int, int]:
     """The most upstream headers (count, bytes) the plugins of any one request may set."""
     most = (0, 0)
@@ -70,4 +75,4 @@ def added_headers(config: Config) -> tuple[int, int]:
     return most
 
 
-__all__ = ["REGISTRY", "added_headers", "build_plugins"]
+__all__ = ["REGISTRY", "added_headers", "build_plugins", "headers_set"]
