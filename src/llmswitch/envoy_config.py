@@ -432,12 +432,16 @@ def _local_reply_config() -> dict:
     """Envoy's own error replies (malformed request, body too large, router or model unreachable) in
     OpenAI's error shape.
 
-    The router's immediate responses are JSON already, in the client API's shape; their response code
-    details start with `llmswitch_`, so no mapper touches them.
+    The router's immediate responses and the generated direct responses (one-message mode's body-less
+    answers) are JSON already, in the client API's shape; their response code details are `llmswitch_...`
+    and `direct_response`, so no mapper touches them.
     """
 
     def mapper(status: int, error_type: str, code: str, message: str) -> dict:
-        expression = f"response.code == {status} && !response.code_details.startsWith('llmswitch_')"
+        expression = (
+            f"response.code == {status} && !response.code_details.startsWith('llmswitch_')"
+            " && response.code_details != 'direct_response'"
+        )
         return {
             "filter": {
                 "extension_filter": {

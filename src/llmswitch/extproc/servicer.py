@@ -97,7 +97,8 @@ class RequestProcessor:
         return responses.reply(self.pipeline.headers_only(request))
 
     async def _on_request_body(self, body: bytes) -> bytes:
-        request = HttpRequest(self.headers, self.path, self.method, body, self.started_ns)
+        joined = tuple(name for name, value in self.headers.items() if "," in value) if self.one_message else ()
+        request = HttpRequest(self.headers, self.path, self.method, body, self.started_ns, joined)
         result = await self.pipeline.process(request)
         if isinstance(result, Forward):
             self.forwarded = result

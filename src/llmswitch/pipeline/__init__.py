@@ -206,6 +206,10 @@ class RoutingPipeline:
             )
         if client_api(request.path) is not None:
             self.egress.endpoints.check_routed(request.method)
+        for name in request.joined:
+            if name in self._single_headers:
+                message = f"The header {name!r} appears more than once (or holds a comma); send it once."
+                raise bad_request("duplicate_header", message, param=name)
 
     def _reject(self, err: RequestError, request: HttpRequest) -> Respond:
         if self.telemetry is not None:

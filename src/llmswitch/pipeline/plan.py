@@ -22,6 +22,9 @@ class HttpRequest:
     method: str
     body: bytes = b""
     started_ns: int = 0
+    joined: tuple[str, ...] = ()
+    """Headers whose value may join several (one-message mode: Envoy joins a repeated header's values
+    with commas), checked like repeated headers."""
     endpoint_subset: tuple[str, ...] | None = None
     """Behind a GIE gateway: the endpoints it allows (its subset hint); None: every replica of the model."""
     endpoint_required: bool = False
