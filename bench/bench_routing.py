@@ -376,10 +376,10 @@ def main() -> int:
             target = " (target <= 0.8 ms)" if name == "llmswitch_one" else ""
             lines.append(f"{name} added p50 at c=1: [bold]{p50[name] - p50['envoy']:.2f} ms[/]{target}")
     for s in scenarios:
-        if s in SAFETY_SIGNALS and "llmswitch" in scenarios:
-            console.print(
-                f"{s}: p50 {p50[s] - p50['llmswitch']:+.2f} ms, p99 {p99[s] - p99['llmswitch']:+.2f} ms at c=1 "
-                f"over the rule-only llmswitch; {rps[s]:.0f} req/s at c={args.concurrency}"
+        if SCENARIOS[s].safety is not None and "llmswitch_auto" in scenarios:
+            lines.append(
+                f"{s}: p50 {p50[s] - p50['llmswitch_auto']:+.2f} ms, p99 {p99[s] - p99['llmswitch_auto']:+.2f} ms "
+                f"at c=1 over the rule-only llmswitch_auto; {rps[s]:.0f} req/s at c={c}"
             )
         if s.startswith("semantic"):
             lines.append(
