@@ -132,7 +132,7 @@ def bench_config(workdir: Path, semantic: bool, redis_url: str | None, entries: 
     """bench/rules.yaml on free ports (other benchmarks may be running), with accounting and the cache on."""
     data = yaml.safe_load((ROOT / "bench" / "rules.yaml").read_text())
     data["listener"] = {"port": free_port(), "admin_port": free_port()}
-    data["router"] = {**data["router"], "port": free_port()}
+    data["router"] = {**data["router"], "port": free_port(), "workers": 1}
     data["telemetry"]["metrics"] = {"port": free_port()}
     for model in data["models"]:
         model["endpoint"] = f"127.0.0.1:{upstream}"

@@ -32,9 +32,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from bench_cache import free_port
 from llmswitch.demo.stack import LocalStack, envoy_binary, envoy_ready, wait_for
 from llmswitch.envoy_config import envoy_bootstrap
-from tests.helpers import free_ports
 
 SCENARIOS = ("round_robin", "least_request", "load_aware")
 
@@ -68,11 +68,11 @@ class BenchStack(LocalStack):
 
 
 def write_config(directory: Path, picking: bool) -> Path:
-    listener, admin, router, metrics, *replicas = free_ports(7)
+    listener, admin, router, metrics, *replicas = [free_port() for _ in range(7)]
     data = {
         "version": "v1",
         "listener": {"port": listener, "admin_port": admin},
-        "router": {"port": router},
+        "router": {"port": router, "workers": 1},
         "telemetry": {"metrics": {"port": metrics}, "access_log": False},
         "endpoint_picking": {"enabled": picking},
         "models": [{"name": "model", "endpoints": [f"127.0.0.1:{port}" for port in replicas]}],

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
 import signal
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from llmswitch.reload import ConfigReloader, RouterState
 from llmswitch.telemetry import RouterMetrics, Telemetry
 from llmswitch.telemetry.access_log import configure_logging
 from llmswitch.v1 import router_pb2_grpc
+from llmswitch.workers import WorkerSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,8 @@ def run_worker(config_path: str, worker: int = 0) -> None:
 
 
 def serve(config_path: str | Path) -> None:
-    """Run `router.workers` processes, worker i on `router.port + i` (one Envoy cluster lists them all).
+    """Run `router.workers` processes, worker i on `router.port + i` (one Envoy cluster lists them all),
+    supervised (`llmswitch.workers`).
 
     `auto` resolves to the CPUs this process may use, as `llmswitch envoy-config` resolves it for the
     cluster: run both under the same CPU limits (the Helm chart resolves it at render time instead).
@@ -132,20 +132,7 @@ def serve(config_path: str | Path) -> None:
     if workers == 1:
         run_worker(str(config_path))
         return
-    context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(target=run_worker, args=(str(config_path), i), name=f"llmswitch-worker-{i}")
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-
-    def forward(signum: int, _frame: object) -> None:
-        for process in processes:
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
-    for process in processes:
-        process.join()
+    configure_logging()
+    status = WorkerSupervisor(run_worker, str(config_path), workers).run()
+    if status:
+        raise SystemExit(status)
