@@ -17,6 +17,8 @@ from llmswitch.telemetry.tracing import RouteTracer, tracing_enabled
 
 
 _ROUTED_FIELDS = (("decision", names.DECISION), ("model", names.SELECTED_MODEL))
+# Access-log field -> the plan's trace attribute it copies (what the cache and the safety plugins did).
+_PLAN_FIELDS = (("cache", "llmswitch.cache"), ("safety", "llmswitch.safety"))
 
 
 class Telemetry:
@@ -48,8 +50,7 @@ class Telemetry:
             self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
 
     def _access(self, headers: Mapping[str, str], started_ns: int, status: int | None, plan: RoutePlan) -> None:
-        cache = plan.attributes.get("llmswitch.cache")
-        extra = {"cache": str(cache)} if cache is not None else {}
+        extra = {key: str(plan.attributes[name]) for key, name in _PLAN_FIELDS if name in plan.attributes}
         self.access_log.request(headers, started_ns, status, decision=plan.decision, model=plan.model.name, **extra)  # type: ignore[union-attr]
 
     def rejected(self, headers: Mapping[str, str], started_ns: int, error: RequestError) -> None:
