@@ -272,3 +272,25 @@ async def test_blocked_and_redacted_text_stays_out_of_logs_and_spans(monkeypatch
     assert "[EMAIL]" in exported and "pii_redacted=email:1" in exported and "pii_detected" in exported
     assert '"safety":"pii_redacted=email:1"' in logged and '"error":"content_blocked"' in logged
     telemetry.shutdown()
+
+
+# -- the cache -----------------------------------------------------------------------------------------
+
+
+async def test_the_cache_key_covers_the_redacted_body_and_a_block_precedes_the_lookup():
+    from tests.unit.test_cache_pipeline import store_answer, ticket_of
+
+    data = base_config()
+    data["cache"] = {}
+    data["plugins"] = [{"type": "pii", "types": ["email"]}]
+    pipeline = RoutingPipeline(loaded(data))
+    miss = await pipeline.process(post(chat_body(f"write python for {EMAIL}")))
+    assert isinstance(miss, Forward) and ticket_of(miss) is not None
+    await store_answer(pipeline, miss)
+    hit = await pipeline.process(post(chat_body("write python for john.doe@example.com")))
+    assert isinstance(hit, Respond) and hit.status == 200  # the same redacted body: the same entry
+
+    data["plugins"].append({"type": "pii", "action": "block", "types": ["email"]})  # after a reload
+    blocking = RoutingPipeline(loaded(data), cache_store=pipeline.cache.store)
+    blocked = await blocking.process(post(chat_body(f"write python for {EMAIL}")))
+    assert isinstance(blocked, Respond) and blocked.status == 400
