@@ -50,7 +50,7 @@ def _request(exchange: Exchange) -> RouteRequest | None:
     if exchange.view is None:
         return None
     plan = exchange.plan
-    return RouteRequest(exchange.headers, exchange.view, plan.semantics, memo=plan.memo)
+    return RouteRequest(exchange.headers, exchange.view, plan.semantics, plan.semantics_timed_out, memo=plan.memo)
 
 
 def report(exchange: Exchange, entry: str) -> None:
@@ -180,8 +180,8 @@ def build_safety(
                 built[id(plugin)] = PiiAction(plugin, metrics)
             else:
                 if plugin.method != "rules" and (analyzer is None or analyzer.jailbreak is None):
-                    raise ConfigError("<config>", [f"a jailbreak plugin with method {plugin.method!r} needs the "
-                                                   "trained head, which needs the default encoder; use method: rules"])
+                    problem = f"a jailbreak plugin with method {plugin.method!r} needs the trained head, which "
+                    raise ConfigError("<config>", [problem + "needs the default encoder; use method: rules"])
                 built[id(plugin)] = JailbreakAction(plugin, metrics, analyzer, timeout_s)
         return built[id(plugin)]
 
