@@ -21,6 +21,8 @@ a canned chat completion with direct_response, so the upstream costs almost noth
   jailbreak_rules the rule-only config plus a `jailbreak` signal with `method: rules`
   jailbreak       the same with `method: both`: the rules, then the trained head (every request embedded)
   jailbreak_fast  `jailbreak` on the int8 encoder reading 48 tokens, two threads
+  pii_redact      the rule-only config plus a top-level `pii` plugin (action redact, every entity type, user
+                  and tool text): the body is scanned on every request (it holds no PII, like most requests)
 
 The no-ops always run one process: compare them with the one-worker scenarios.
 Load comes from wrk (Debian package `wrk`) with a ~1 KB chat completions POST (about 200 MiniLM
@@ -71,6 +73,8 @@ class Scenario:
     semantics: dict | None = None
     safety: tuple[str, dict] | None = None
     """(signal type, spec) of a safety signal that a top-priority decision tests on every request."""
+    plugins: tuple[dict, ...] = ()
+    """Top-level plugins added to the config."""
 
 
 SCENARIOS = {
@@ -89,6 +93,7 @@ SCENARIOS = {
     "jailbreak_fast": Scenario(
         "router", semantics=FAST_SEMANTICS, safety=("jailbreak", {"name": "jailbreak", "method": "both"})
     ),
+    "pii_redact": Scenario("router", plugins=({"type": "pii", "action": "redact"},)),
 }
 DEFAULT_SCENARIOS = "envoy,noop_two,noop_one,llmswitch_two,llmswitch_one,llmswitch_auto"
 
@@ -253,6 +258,8 @@ def scenario_config(name: str, scenario: Scenario, workdir: Path, accounting: bo
         data["signals"][signal_type] = [spec]
         rules = {"type": signal_type, "name": spec["name"]}
         data["decisions"].insert(0, {"name": "safety", "priority": 1000, "rules": rules, "modelRefs": [{"model": "small-model"}]})
+    if scenario.plugins:
+        data["plugins"] = [*data.get("plugins", []), *scenario.plugins]
     path = workdir / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -376,7 +383,7 @@ def main() -> int:
             target = " (target <= 0.8 ms)" if name == "llmswitch_one" else ""
             lines.append(f"{name} added p50 at c=1: [bold]{p50[name] - p50['envoy']:.2f} ms[/]{target}")
     for s in scenarios:
-        if SCENARIOS[s].safety is not None and "llmswitch_auto" in scenarios:
+        if (SCENARIOS[s].safety is not None or SCENARIOS[s].plugins) and "llmswitch_auto" in scenarios:
             lines.append(
                 f"{s}: p50 {p50[s] - p50['llmswitch_auto']:+.2f} ms, p99 {p99[s] - p99['llmswitch_auto']:+.2f} ms "
                 f"at c=1 over the rule-only llmswitch_auto; {rps[s]:.0f} req/s at c={c}"

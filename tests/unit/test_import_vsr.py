@@ -91,14 +91,26 @@ def test_signals_map_to_llmswitch_families(v03):
     left_out = unmapped(v03)
     assert left_out["routing.signals.keywords[2]"].startswith("method 'bm25'")
     assert "geography" in left_out["routing.signals.domains[2]"]
-    assert left_out["routing.signals.jailbreak"] == "llmswitch has no jailbreak signal yet"
-    assert left_out["routing.signals.pii"] == "llmswitch has no pii signal yet"
     assert "'computer science' is named 'computer_science'" in changed(v03)["routing.signals.domains[1].name"]
+
+
+def test_jailbreak_and_pii_signals_map_by_meaning_with_what_differs_reported(v03):
+    signals = v03.config["signals"]
+    assert signals["jailbreak"] == [{"name": "prompt_injection", "method": "both", "threshold": 0.8}]
+    # EMAIL_ADDRESS allowed; PERSON is not a type llmswitch detects
+    assert signals["pii"] == [{"name": "restricted_pii", "types": ["phone", "credit_card", "iban", "national_id", "ip_address"]}]
+    left_out, notes = unmapped(v03), changed(v03)
+    assert "built in" in left_out["routing.signals.jailbreak[0].jailbreak_patterns"]
+    assert "every user turn" in left_out["routing.signals.pii[0].include_history"]
+    assert left_out["routing.signals.pii[1]"] == "every PII type llmswitch detects is allowed: it would never match"
+    assert "another model's probability" in notes["routing.signals.jailbreak[0]"]
+    assert "does not detect PERSON" in notes["routing.signals.pii[0]"]
+    assert "['PERSON']" in notes["routing.signals.pii[0].pii_types_allowed"]
 
 
 def test_decisions_keep_rules_refs_and_algorithms(v03):
     decisions = {d["name"]: d for d in v03.config["decisions"]}
-    assert list(decisions) == ["math_route", "code_route", "plain_talk", "support_route", "default_2"]
+    assert list(decisions) == ["math_route", "code_route", "guarded_route", "plain_talk", "support_route", "default_2"]
     math = decisions["math_route"]
     assert math["algorithm"] == {"type": "knn", "knn": {"k": 5}}
     assert math["modelRefs"] == [{"model": "small-chat"}, {"model": "big-chat"}]
@@ -121,11 +133,11 @@ def test_decisions_keep_rules_refs_and_algorithms(v03):
     assert decisions["default_2"]["algorithm"] == {"type": "mlp", "mlp": {"device": "cuda"}}
     assert v03.config["model_selection"] == {"ml": {"models_path": "trained/selection"}}
     left_out = unmapped(v03)
-    assert left_out["routing.decisions[2]"] == (
-        "decision 'guarded_route' not carried: routing.decisions[2].rules.conditions[0] tests a jailbreak signal: "
-        "llmswitch has no jailbreak signal yet"
-    )
-    assert left_out["routing.decisions[0].plugins[0]"] == "llmswitch has no system_prompt plugin yet"
+    assert decisions["guarded_route"]["rules"] == {
+        "operator": "NOT",
+        "conditions": [{"type": "jailbreak", "name": "prompt_injection"}],
+    }
+    assert decisions["math_route"]["plugins"] == [{"type": "system_prompt", "text": "You are a math tutor.", "mode": "replace"}]
     assert "routing.decisions[0].plugins[1]" not in left_out  # disabled plugins are nothing to carry
     assert "routing.decisions[0].modelRefs[0].use_reasoning" not in left_out  # false is the default
     assert "routing.decisions[0].modelRefs[1].use_reasoning" in left_out
@@ -151,10 +163,56 @@ def test_observability_becomes_telemetry(v03):
     assert "global.services.router_replay" not in left_out  # switched off: nothing to carry
 
 
+def test_decision_plugins_become_llmswitch_plugins(v03):
+    guarded = next(d for d in v03.config["decisions"] if d["name"] == "guarded_route")
+    assert guarded["plugins"] == [
+        {"type": "jailbreak", "action": "block", "method": "both", "threshold": 0.85},
+        {"type": "pii", "action": "block", "types": ["phone", "credit_card", "iban", "national_id", "ip_address"]},
+        {"type": "cache", "semantic": True, "similarity_threshold": 0.92, "ttl_s": 600},
+        {"type": "header_mutation", "set": {"x-route": "guarded", "x-tier": "safe"}, "remove": ["x-debug"]},
+        {"type": "system_prompt", "text": "Stay on topic.", "mode": "prepend"},
+    ]
+    left_out, notes = unmapped(v03), changed(v03)
+    plugins = "routing.decisions[2].plugins"
+    assert left_out[f"{plugins}[5]"] == "llmswitch has no hallucination plugin yet"
+    assert "MiniLM-L6" in left_out[f"{plugins}[2].configuration.embedding_model"]
+    assert "blocks (400 content_blocked)" in notes[f"{plugins}[0]"]
+    assert "action: redact" in notes[f"{plugins}[1]"]
+    assert "prepend" in notes[f"{plugins}[4].configuration.mode"]
+
+
+def test_the_flat_layouts_prompt_guard_becomes_a_top_level_jailbreak_plugin():
+    flat = (DATA / "vsr_flat_ml.yaml").read_text()
+    guard = "prompt_guard: {enabled: true, threshold: 0.7, use_modernbert: true, model_id: models/jb}\n"
+    policy = "  llama-large: {preferred_endpoints: [ollama], pii_policy: {allow_by_default: false}}\n"
+    text = guard + flat.replace("  llama-large: {preferred_endpoints: [ollama]}\n", policy)
+    result = import_vsr(text, "flat.yaml")
+    assert result.config["plugins"] == [{"type": "jailbreak", "action": "block", "method": "both", "threshold": 0.7}]
+    left_out = unmapped(result)
+    assert "no model to load" in left_out["prompt_guard.model_id"]
+    assert "pii plugin" in left_out["model_config.llama-large.pii_policy"]
+    assert "top-level jailbreak plugin" in changed(result)["prompt_guard"]
+    off = import_vsr("prompt_guard: {enabled: false}\n" + flat, "flat.yaml")
+    assert "plugins" not in off.config and "prompt_guard" not in unmapped(off)
+
+
+def test_the_model_catalogs_safety_models_are_reported_as_not_needed():
+    text = KEYWORD_ONLY + """
+global:
+  model_catalog:
+    modules: {prompt_guard: {model_ref: jailbreak-bert, threshold: 0.7}, domain_classifier: {model_ref: bert}}
+    system: {pii_classifier: {model_ref: pii-bert}}
+"""
+    left_out = unmapped(import_vsr(text))
+    assert "no model to load" in left_out["global.model_catalog.modules.prompt_guard"]
+    assert "no model to load" in left_out["global.model_catalog.system.pii_classifier"]
+    assert left_out["global.model_catalog.modules.domain_classifier"] == "llmswitch has no equivalent"
+
+
 def test_output_is_valid_and_carries_the_report_as_comments(v03):
     assert parse_config(v03.text).config.model_dump() == v03.loaded.config.model_dump()
     comments = [line for line in v03.text.splitlines() if line.startswith("#")]
-    assert "#   routing.signals.pii: llmswitch has no pii signal yet" in comments
+    assert "#   routing.decisions[2].plugins[5]: llmswitch has no hallucination plugin yet" in comments
     assert len(comments) == 1 + 2 + len(v03.report.unmapped) + len(v03.report.changed)
 
 
@@ -298,8 +356,8 @@ def test_cli_writes_a_config_that_check_config_accepts(tmp_path, capsys):
     out = tmp_path / "llmswitch.yaml"
     assert main(["import", "vsr", str(DATA / "vsr_v03.yaml"), "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "2 models, 5 decisions; valid llmswitch config" in err
-    assert "  routing.signals.jailbreak: llmswitch has no jailbreak signal yet" in err
+    assert "2 models, 6 decisions; valid llmswitch config" in err
+    assert "  routing.decisions[2].plugins[5]: llmswitch has no hallucination plugin yet" in err
     assert main(["check-config", str(out)]) == 0
     assert main(["import", "vsr", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read file" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from llmswitch.config.base import StrictModel
+from llmswitch.config.safety import SAFETY_HEADER, JailbreakPlugin, PiiPlugin
 from llmswitch.protocols.view import ClientApi
 
 CLIENT_APIS: tuple[ClientApi, ...] = ("chat", "responses", "messages")
@@ -33,6 +34,7 @@ PROTECTED_HEADERS = frozenset(
         "x-llmswitch-decision",
         "x-llmswitch-budget",
         "x-llmswitch-cache-key",
+        SAFETY_HEADER,
     }
 )
 # Body fields a parameters plugin may not touch: the model is the router's, the rest belongs to the client.
@@ -159,7 +161,13 @@ class CachePlugin(StrictModel):
 
 
 Plugin = Annotated[
-    SystemPromptPlugin | ReasoningPlugin | ParametersPlugin | HeaderMutationPlugin | CachePlugin,
+    SystemPromptPlugin
+    | ReasoningPlugin
+    | ParametersPlugin
+    | HeaderMutationPlugin
+    | CachePlugin
+    | PiiPlugin
+    | JailbreakPlugin,
     Field(discriminator="type"),
 ]
 PLUGIN_TYPES = frozenset(member.model_fields["type"].annotation.__args__[0] for member in Plugin.__origin__.__args__)

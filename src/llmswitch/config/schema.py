@@ -792,6 +792,8 @@ class Config(StrictModel):
         referenced = self.referenced_signals()
         if any(("jailbreak", s.name) in referenced and s.method != "rules" for s in self.signals.jailbreak):
             return True
+        if any(p.type == "jailbreak" and p.method != "rules" for ps in self.plugin_lists().values() for p in ps):
+            return True
         if self.cache_is_semantic():
             return True
         return any(getattr(d.algorithm, "needs_semantics", False) for d in self.decisions)

@@ -74,9 +74,15 @@ class RoutingPipeline:
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
         self.cache = self._response_cache(cache_store, metrics)
         from llmswitch.plugins import added_headers, build_plugins  # plugins import the pipeline's actions
+        from llmswitch.plugins.safety import build_safety
 
         self._actions = build_actions(
-            config, self.budget, metrics, build_plugins(config, metrics, self.cache), _endpoint_pick(config, endpoints)
+            config,
+            self.budget,
+            metrics,
+            build_plugins(config, metrics, self.cache),
+            _endpoint_pick(config, endpoints),
+            build_safety(config, metrics, self.analyzer),
         )
         self._no_actions = self._actions[PASSTHROUGH_DECISION]
         plugin_headers, plugin_header_bytes = added_headers(config)

@@ -5,9 +5,11 @@ change the plan (a cheaper model), the body the model gets (`exchange.data`, the
 `exchange.body_changed`), the headers sent upstream, or answer the client itself by returning a
 `Respond` (nothing then goes upstream). `build_actions` is the one place that orders them:
 
-1. budget admission: the only action that may change the model, so the model is final after it;
-2. the plugins (`llmswitch.plugins`): the top-level ones, then the decision's, in list order;
-3. the response cache lookup, last: its key covers the final upstream body, and a hit refunds the
+1. the safety plugins (`pii`, `jailbreak`; `llmswitch.plugins.safety`): a blocked request holds no
+   budget reservation and is never answered from the cache; a redacted body is what the rest sees;
+2. budget admission: the only action that may change the model, so the model is final after it;
+3. the other plugins (`llmswitch.plugins`): the top-level ones, then the decision's, in list order;
+4. the response cache lookup, last: its key covers the final upstream body, and a hit refunds the
    budget reservation (nothing goes upstream, nothing is spent).
 """
 
@@ -122,13 +124,22 @@ def build_actions(
     metrics: RouterMetrics | None,
     plugins: Callable[[str], list[Action]] | None = None,
     endpoint_pick: Action | None = None,
+    safety: Callable[[str], list[Action]] | None = None,
 ) -> dict[str, list[Action]]:
-    """decision name (or default / passthrough) -> its actions, in the order they run; `plugins` gives
-    a decision's plugins and cache lookup, in order (see the module docstring). The endpoint pick runs
-    last: it picks a replica of the model the other actions settled on."""
+    """decision name (or default / passthrough) -> its actions, in the order they run; `safety` gives a
+    decision's safety plugins, `plugins` its other plugins and cache lookup, in order (see the module
+    docstring). The endpoint pick runs last: it picks a replica of the model the other actions settled on."""
     shared: list[Action] = []
     if guard.active:
         shared.append(BudgetAdmission(guard, downgrade_model(config), metrics))
     last = [endpoint_pick] if endpoint_pick is not None else []
     names = [DEFAULT_DECISION, PASSTHROUGH_DECISION, *(d.name for d in config.decisions)]
-    return {name: [*shared, *(plugins(name) if plugins is not None else ()), *last] for name in names}
+    return {
+        name: [
+            *(safety(name) if safety is not None else ()),
+            *shared,
+            *(plugins(name) if plugins is not None else ()),
+            *last,
+        ]
+        for name in names
+    }

@@ -71,6 +71,8 @@ class RoutePlan:
     """What the actions changed (plugin fixes, clamps), for the trace."""
     attributes: dict[str, str | float] = field(default_factory=dict)
     """Trace attributes the actions add (the cache result)."""
+    memo: dict[Any, object] = field(default_factory=dict, repr=False)
+    """What routing's signals computed (`RouteRequest.memo`): the safety plugins reuse their detectors' results."""
 
 
 @dataclass

@@ -151,6 +151,7 @@ class DecisionRouter:
             semantics_timed_out,
             parsed.api,
             request.semantics,
+            memo=request.memo,
         )
 
     def _select(self, decision: str, request: RouteRequest, done: Mapping[str, Selection] | None) -> Selection:

@@ -7,6 +7,8 @@
 | parameters      | `parameters`       | set, default, clamp or remove body parameters; set upstream headers  |
 | header_mutation | `header_mutation`  | set or remove upstream request headers                               |
 | cache           | `llmswitch.cache`  | opt in or out of the response cache, or override its settings        |
+| pii             | `safety`           | redact, block or flag personal data and secrets (runs first)         |
+| jailbreak       | `safety`           | block or flag jailbreak / prompt-injection attempts (runs first)     |
 
 A request runs the top-level `plugins` and then its decision's, in list order, after budget
 admission (the model is final); the cache lookup always runs last, whatever its place in the list,
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llmswitch.cache import CacheLookup, ResponseCache
+from llmswitch.config.safety import SAFETY_HEADER, SAFETY_PLUGIN_TYPES
 from llmswitch.config.schema import Config
 from llmswitch.pipeline.actions import Action
 from llmswitch.plugins.header_mutation import HeaderMutation
@@ -53,11 +56,17 @@ def build_plugins(
     return lambda name: actions.get(name, [])
 
 
+# The safety header's value: its findings, types and counts only (a generous bound).
+_SAFETY_HEADER_BYTES = 160
+
+
 def _headers_set_by(plugin: Any) -> dict[str, str]:
     if plugin.type == "parameters":
         return plugin.headers
     if plugin.type == "header_mutation":
         return plugin.assign
+    if plugin.type in SAFETY_PLUGIN_TYPES:
+        return {SAFETY_HEADER: "x" * _SAFETY_HEADER_BYTES}
     return {}
 
 
@@ -70,7 +79,7 @@ def added_headers(config: Config) -> tuple[int, int]:
     """The most upstream headers (count, bytes) the plugins of any one request may set."""
     most = (0, 0)
     for plugins in config.plugin_lists().values():
-        pairs = [pair for p in plugins for pair in _headers_set_by(p).items()]
+        pairs = list({name: value for p in plugins for name, value in _headers_set_by(p).items()}.items())
         most = max(most, (len(pairs), sum(len(k) + len(v) for k, v in pairs)))
     return most
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmswitch import headers as names
+from llmswitch.config.safety import SAFETY_HEADER
 from llmswitch.config.schema import TelemetryConfig
 from llmswitch.pipeline import Respond, RoutePlan
 from llmswitch.protocols.errors import RequestError
@@ -16,7 +17,9 @@ from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.telemetry.tracing import RouteTracer, tracing_enabled
 
 
-_ROUTED_FIELDS = (("decision", names.DECISION), ("model", names.SELECTED_MODEL))
+_ROUTED_FIELDS = (("decision", names.DECISION), ("model", names.SELECTED_MODEL), ("safety", SAFETY_HEADER))
+# Access-log field -> the plan's trace attribute it copies (what the cache and the safety plugins did).
+_PLAN_FIELDS = (("cache", "llmswitch.cache"), ("safety", "llmswitch.safety"))
 
 
 class Telemetry:
@@ -48,8 +51,7 @@ class Telemetry:
             self.tracer.record(headers, started_ns, plan=plan, prompt=plan.prompt)
 
     def _access(self, headers: Mapping[str, str], started_ns: int, status: int | None, plan: RoutePlan) -> None:
-        cache = plan.attributes.get("llmswitch.cache")
-        extra = {"cache": str(cache)} if cache is not None else {}
+        extra = {key: str(plan.attributes[name]) for key, name in _PLAN_FIELDS if name in plan.attributes}
         self.access_log.request(headers, started_ns, status, decision=plan.decision, model=plan.model.name, **extra)  # type: ignore[union-attr]
 
     def rejected(self, headers: Mapping[str, str], started_ns: int, error: RequestError) -> None:

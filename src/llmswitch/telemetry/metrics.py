@@ -123,6 +123,10 @@ class RouterMetrics:
             registry=r,
         )
         self.cache_bytes = Gauge("llmswitch_cache_bytes", "Bytes behind llmswitch_cache_entries.", registry=r)
+        self.safety_actions = Counter(
+            "llmswitch_safety_actions", "Requests a safety plugin acted on, by signal (pii, jailbreak) and action "
+            "(block, redact, flag).", ["signal", "action"], registry=r,
+        )
         self.config_info = Gauge(
             "llmswitch_config_info", "The config in use (value 1), by content hash.", ["sha256", "source"], registry=r
         )

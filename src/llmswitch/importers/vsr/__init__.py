@@ -2,7 +2,7 @@
 
 Signals, decisions (rules, modelRefs, algorithms) and models carry over where llmswitch has the
 same construct; everything else is listed with its YAML path. The tables that decide this are
-`signals.FAMILIES`, `algorithms.ALGORITHMS` and `algorithms.PLUGINS`.
+`signals.FAMILIES`, `algorithms.ALGORITHMS` and `plugins.PLUGINS`.
 """
 
 from llmswitch.importers.vsr.convert import ImportResult, import_vsr

@@ -1,8 +1,8 @@
-"""Decision algorithms and plugins: a converter per vLLM Semantic Router type that llmswitch has.
+"""Decision algorithms: a converter per vLLM Semantic Router algorithm type that llmswitch has.
 
-`ALGORITHMS` and `PLUGINS` are the tables; a type llmswitch gains later is mapped by adding an
-entry. An algorithm that cannot be mapped leaves the decision on `static` (its first modelRef),
-reported; a plugin that cannot be mapped is reported and left out.
+`ALGORITHMS` is the table; a type llmswitch gains later is mapped by adding an entry. An algorithm
+that cannot be mapped leaves the decision on `static` (its first modelRef), reported. Plugins are
+in `plugins`.
 """
 
 from __future__ import annotations
@@ -177,28 +177,3 @@ def convert_algorithm(block: Any, path: str, refs: list[dict], ctx: AlgorithmCon
         {"on_error": "llmswitch falls back along modelRefs, then fallback models"},
     )
     return result or {"type": "static"}
-
-
-# Plugin type -> converter into an entry of the llmswitch decision's `plugins` list; none yet.
-PLUGINS: dict[str, Callable[[dict, str, ImportReport], dict | None]] = {}
-
-
-def convert_plugins(plugins: Any, path: str, report: ImportReport) -> list[dict]:
-    """llmswitch plugin entries for a decision's plugins; each plugin llmswitch lacks is reported."""
-    out = []
-    for index, plugin in enumerate(plugins if isinstance(plugins, list) else []):
-        plugin_path = f"{path}[{index}]"
-        if not isinstance(plugin, dict):
-            report.not_mapped(plugin_path, "expected a mapping")
-            continue
-        kind = str(plugin.get("type"))
-        configuration = plugin.get("configuration")
-        if isinstance(configuration, dict) and configuration.get("enabled") is False:
-            continue
-        converter = PLUGINS.get(kind)
-        converted = converter(plugin, plugin_path, report) if converter else None
-        if converter is None:
-            report.not_mapped(plugin_path, f"llmswitch has no {kind} plugin yet")
-        elif converted is not None:
-            out.append(converted)
-    return out

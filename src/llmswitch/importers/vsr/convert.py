@@ -15,6 +15,7 @@ from llmswitch.importers.vsr.algorithms import DEFAULT_MODELS_PATH, LEARNED_PARA
 from llmswitch.importers.vsr.decisions import convert_decisions
 from llmswitch.importers.vsr.layout import Sections, locate
 from llmswitch.importers.vsr.models import convert_models
+from llmswitch.importers.vsr.safety import convert_prompt_guard
 from llmswitch.importers.vsr.signals import SignalCatalog
 from llmswitch.importers.vsr.telemetry import convert_telemetry
 
@@ -65,6 +66,9 @@ def import_vsr(text: str, source: str = "<string>") -> ImportResult:
             )
         config["model_selection"] = {"ml": {"models_path": models_path}}
     config["models"] = models
+    plugins = convert_prompt_guard(sections.prompt_guard, report)
+    if plugins:
+        config["plugins"] = plugins
     if signals.sections:
         config["signals"] = signals.sections
     if decisions:

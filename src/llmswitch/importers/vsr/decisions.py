@@ -12,8 +12,9 @@ from typing import Any
 
 from llmswitch.config.schema import RESERVED_DECISIONS
 from llmswitch.importers.report import ImportReport, Names
-from llmswitch.importers.vsr.algorithms import AlgorithmContext, convert_algorithm, convert_plugins
+from llmswitch.importers.vsr.algorithms import AlgorithmContext, convert_algorithm
 from llmswitch.importers.vsr.layout import At
+from llmswitch.importers.vsr.plugins import convert_plugins
 from llmswitch.importers.vsr.signals import SignalCatalog, SignalRef
 
 

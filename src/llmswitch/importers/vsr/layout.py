@@ -44,6 +44,8 @@ class Sections:
     """global.router"""
     observability: At | None = None
     """global.services.observability"""
+    prompt_guard: At | None = None
+    """prompt_guard (flat layout): router-wide jailbreak blocking"""
 
 
 def _mapping(value: Any, path: str, report: ImportReport) -> dict:
@@ -112,10 +114,24 @@ def _global(section: dict, found: Sections, report: ImportReport) -> None:
     for key, value in section.items():
         if key == "router":
             continue
-        if isinstance(value, dict):  # one line per service, store, integration, ...
+        if key == "model_catalog" and isinstance(value, dict):
+            _model_catalog(value, report)
+        elif isinstance(value, dict):  # one line per service, store, integration, ...
             report.extra_keys(value, f"global.{key}", ("observability",) if key == "services" else ())
         elif not _is_empty(value):
             report.not_mapped(f"global.{key}", "llmswitch has no equivalent")
+
+
+def _model_catalog(catalog: dict, report: ImportReport) -> None:
+    """One line per model the source loads; its jailbreak and PII models with why none is needed."""
+    from llmswitch.importers.vsr.safety import SAFETY_MODELS, safety_model  # it reads At from here
+
+    for group in ("modules", "system"):
+        block = catalog.get(group)
+        if isinstance(block, dict):
+            reasons = {key: SAFETY_MODELS for key in block if safety_model(key)}
+            report.extra_keys(block, f"global.model_catalog.{group}", (), reasons)
+    report.extra_keys(catalog, "global.model_catalog", ("modules", "system"))
 
 
 def _is_empty(value: Any) -> bool:
@@ -123,7 +139,16 @@ def _is_empty(value: Any) -> bool:
 
 
 # The flat layout's keys with the same meaning as the current layout's.
-FLAT_KEYS = ("signals", "decisions", "model_selection", "default_model", "vllm_endpoints", "model_config", "strategy")
+FLAT_KEYS = (
+    "signals",
+    "decisions",
+    "model_selection",
+    "default_model",
+    "vllm_endpoints",
+    "model_config",
+    "strategy",
+    "prompt_guard",
+)
 # Keys of the layout before signals and decisions existed.
 OLDER_KEYS = ("keyword_rules", "categories", "classifier", "embedding_rules", "default_reasoning_effort")
 
@@ -138,6 +163,8 @@ def _flat(doc: dict, found: Sections, report: ImportReport) -> None:
         found.legacy_models = At(doc["model_config"], "model_config")
     if "default_model" in doc:
         found.legacy_default = At(doc["default_model"], "default_model")
+    if "prompt_guard" in doc:
+        found.prompt_guard = At(doc["prompt_guard"], "prompt_guard")
     if doc.get("strategy", "priority") != "priority":
         report.not_mapped("strategy", "llmswitch picks the highest-priority matching decision")
     selection = _mapping(doc.get("model_selection"), "model_selection", report)

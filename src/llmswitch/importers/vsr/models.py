@@ -29,6 +29,8 @@ MODEL_REASONS = {
     "reliability": "llmswitch's retries and outlier detection are router-wide (routing.retries, "
     "routing.outlier_detection)",
     "external_model_ids": "llmswitch sends one upstream id per model (upstream_model)",
+    "pii_policy": "llmswitch does not filter models by PII: route such requests with a pii signal in a decision, "
+    "or block or redact them with a pii plugin",
 }
 
 

@@ -1,7 +1,6 @@
 """Signals: one converter per vLLM Semantic Router signal family that llmswitch has, a reason for each it lacks.
 
-`FAMILIES` is the table: a family llmswitch gains later (jailbreak, pii, ...) is mapped by adding a
-converter here. A converter turns one source rule into llmswitch signals, keyed by the name the
+`FAMILIES` is the table: a family llmswitch gains later is mapped by adding a converter here. A converter turns one source rule into llmswitch signals, keyed by the name the
 source's conditions use; each is validated by llmswitch's own schema before it is kept.
 """
 
@@ -21,11 +20,14 @@ from llmswitch.config.schema import (
     ContextSignal,
     DomainSignal,
     EmbeddingSignal,
+    JailbreakSignal,
     KeywordSignal,
     LanguageSignal,
+    PiiSignal,
 )
 from llmswitch.importers.report import ImportReport, Names
 from llmswitch.importers.vsr.layout import At
+from llmswitch.importers.vsr.safety import jailbreak_signal, pii_signal
 from llmswitch.training.mmlu_categories import CATEGORIES
 
 
@@ -183,6 +185,15 @@ def _complexity(rule: dict, path: str, report: ImportReport) -> Converted | None
     return Converted({f"{name}:{level}": {"level": level} for level in COMPLEXITY_LEVELS})
 
 
+def _jailbreak(rule: dict, path: str, report: ImportReport) -> Converted | None:
+    return Converted({str(rule["name"]): jailbreak_signal(rule, path, report)})
+
+
+def _pii(rule: dict, path: str, report: ImportReport) -> Converted | None:
+    signal = pii_signal(rule, path, report)
+    return Converted({str(rule["name"]): signal}) if signal is not None else None
+
+
 FAMILIES: dict[str, Family] = {
     "keywords": Family("keyword", "keywords", _keyword, KeywordSignal),
     "embeddings": Family("embedding", "embeddings", _embedding, EmbeddingSignal),
@@ -195,8 +206,8 @@ FAMILIES: dict[str, Family] = {
         reason="its classifier models cannot be read by llmswitch: train one with "
         "`llmswitch train classifier` and add it under signals.classifiers",
     ),
-    "jailbreak": Family("jailbreak"),
-    "pii": Family("pii"),
+    "jailbreak": Family("jailbreak", "jailbreak", _jailbreak, JailbreakSignal),
+    "pii": Family("pii", "pii", _pii, PiiSignal),
     "fact_check": Family("fact_check"),
     "user_feedbacks": Family("user_feedback"),
     "reasks": Family("reask"),
