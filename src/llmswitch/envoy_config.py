@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 
 from llmswitch import headers as names
-from llmswitch.config.schema import Config, ModelConfig, RoutingConfig
+from llmswitch.config.safety import SAFETY_PLUGIN_TYPES
+from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.extproc.attributes import request_attributes
 from llmswitch.extproc.responses import CLUSTER_KEY, METADATA_NAMESPACE
 from llmswitch.pipeline.bodyless import BodylessAnswers, FixedAnswer
@@ -234,12 +235,15 @@ def _router_cluster(config: Config) -> dict:
     return _cluster(ROUTER_CLUSTER, [(host, router.port + i) for i in range(config.worker_count)], http2=True)
 
 
-def _response_headers(routing: RoutingConfig) -> dict:
+def _response_headers(config: Config) -> dict:
     """Envoy copies the routing result from the routed request into the client's response: no ext_proc
-    response-headers message. Requests the router did not route (fail-open) get neither header."""
-    if not routing.response_headers:
+    response-headers message. Requests the router did not route (fail-open) get neither header; the
+    safety findings are copied where a safety plugin may report some (an absent header adds nothing)."""
+    if not config.routing.response_headers:
         return {}
-    copies = ((names.RESPONSE_MODEL, names.SELECTED_MODEL), (names.RESPONSE_DECISION, names.DECISION))
+    copies = [(names.RESPONSE_MODEL, names.SELECTED_MODEL), (names.RESPONSE_DECISION, names.DECISION)]
+    if any(p.type in SAFETY_PLUGIN_TYPES for plugins in config.plugin_lists().values() for p in plugins):
+        copies.append((names.SAFETY, names.SAFETY))
     return {
         "response_headers_to_add": [
             {"header": {"key": key, "value": f"%REQ({source})%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
@@ -509,7 +513,7 @@ def _http_connection_manager(config: Config) -> dict:
             **_direct_response_limit(config),
             # Internal to Envoy and the router: the observer reads them, the model never sees them.
             "request_headers_to_remove": list(names.INTERNAL),
-            **_response_headers(routing),
+            **_response_headers(config),
         },
         http_filters=[
             *filters,

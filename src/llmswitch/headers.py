@@ -9,6 +9,8 @@ if TYPE_CHECKING:
 
 SELECTED_MODEL = "x-selected-model"
 DECISION = "x-llmswitch-decision"
+SAFETY = "x-llmswitch-safety"
+"""What the safety plugins found (types and counts only): set on the upstream request, copied to the response."""
 RESPONSE_MODEL = "x-llmswitch-model"
 RESPONSE_DECISION = "x-llmswitch-decision"
 EGRESS = "x-llmswitch-egress"
@@ -27,7 +29,7 @@ INTERNAL = (BUDGET, CACHE_KEY)
 
 def routing_headers(cluster_header: str, *gateway: str) -> tuple[str, ...]:
     """Headers only the router may set; any client-supplied copy is removed (`gateway`: see gateway_headers)."""
-    return (cluster_header, SELECTED_MODEL, DECISION, *INTERNAL, EGRESS, *gateway)
+    return (cluster_header, SELECTED_MODEL, DECISION, SAFETY, *INTERNAL, EGRESS, *gateway)
 
 
 def gateway_headers(config: Config) -> tuple[str, ...]:

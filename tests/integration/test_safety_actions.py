@@ -197,9 +197,16 @@ def test_a_decision_with_a_pii_rule_routes_to_the_local_model(stack, upstreams):
 
 
 def test_flag_sets_the_header_and_forwards_unchanged(stack, oai, upstreams):
-    oai.chat.completions.create(model="auto", messages=user(f"Call me on {PHONE}"), extra_headers={"x-mode": "flag"})
+    response = oai.chat.completions.with_raw_response.create(
+        model="auto", messages=user(f"Call me on {PHONE}"), extra_headers={"x-mode": "flag"}
+    )
     [seen] = upstreams.received("small-model")
     assert seen["headers"]["x-llmswitch-safety"] == "pii=phone"
+    assert response.headers["x-llmswitch-safety"] == "pii=phone"  # the client sees the finding too
+    spoofed = oai.chat.completions.with_raw_response.create(
+        model="auto", messages=user("Nothing to see"), extra_headers={"x-llmswitch-safety": "pii=email"}
+    )
+    assert "x-llmswitch-safety" not in spoofed.headers  # a client's own copy is dropped, not echoed
     assert PHONE in json.loads(seen["body"])["messages"][0]["content"]
     metrics = scrape_metrics(stack)
     assert metrics[("llmswitch_safety_actions_total", (("action", "flag"), ("signal", "pii")))] >= 1

@@ -104,7 +104,7 @@ def test_routes_clusters_and_limits():
     assert routes[1]["route"]["cluster"] == "model_small-model"  # the default model, for fail-open
     removed = [m["remove"] for m in hcm(bootstrap)["early_header_mutation_extensions"][0]["typed_config"]["mutations"]]
     internal = ["x-llmswitch-budget", "x-llmswitch-cache-key"]
-    assert removed == ["x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", *internal, "x-llmswitch-egress", "x-gateway-model-name"]
+    assert removed == ["x-llmswitch-cluster", "x-selected-model", "x-llmswitch-decision", "x-llmswitch-safety", *internal, "x-llmswitch-egress", "x-gateway-model-name"]
     assert hcm(bootstrap)["route_config"]["request_headers_to_remove"] == internal
     assert routes[0]["route"]["retry_policy"]["retry_on"] == "connect-failure,reset,retriable-status-codes"
     clusters = {c["name"]: c for c in bootstrap["static_resources"]["clusters"]}

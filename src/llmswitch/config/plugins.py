@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from llmswitch.config.base import StrictModel
-from llmswitch.config.safety import SAFETY_HEADER, JailbreakPlugin, PiiPlugin
+from llmswitch.config.safety import JailbreakPlugin, PiiPlugin
+from llmswitch.headers import SAFETY as SAFETY_HEADER
 from llmswitch.protocols.view import ClientApi
 
 CLIENT_APIS: tuple[ClientApi, ...] = ("chat", "responses", "messages")

@@ -13,8 +13,6 @@ from pydantic import Field, model_validator
 from llmswitch.config.base import StrictModel
 from llmswitch.safety.pii import PII_TYPES
 
-SAFETY_HEADER = "x-llmswitch-safety"
-"""The upstream request header that reports what the safety plugins found (types only)."""
 BLOCK_STATUS = 400
 PII_BLOCKED = "pii_detected"
 JAILBREAK_BLOCKED = "content_blocked"

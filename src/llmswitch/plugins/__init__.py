@@ -21,8 +21,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llmswitch.cache import CacheLookup, ResponseCache
-from llmswitch.config.safety import SAFETY_HEADER, SAFETY_PLUGIN_TYPES
+from llmswitch.config.safety import SAFETY_PLUGIN_TYPES
 from llmswitch.config.schema import Config
+from llmswitch.headers import SAFETY as SAFETY_HEADER
 from llmswitch.pipeline.actions import Action
 from llmswitch.plugins.header_mutation import HeaderMutation
 from llmswitch.plugins.parameters import Parameters

@@ -17,17 +17,17 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from llmswitch.config import ConfigError
 from llmswitch.config.safety import (
     BLOCK_STATUS,
     JAILBREAK_BLOCKED,
     PII_BLOCKED,
-    SAFETY_HEADER,
     SAFETY_PLUGIN_TYPES,
     JailbreakPlugin,
     PiiPlugin,
 )
-from llmswitch.config import ConfigError
 from llmswitch.config.schema import Config, JailbreakSignal, PiiSignal
+from llmswitch.headers import SAFETY as SAFETY_HEADER
 from llmswitch.pipeline.actions import Action, Exchange
 from llmswitch.pipeline.plan import Respond
 from llmswitch.protocols.errors import RequestError

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llmswitch import headers as names
-from llmswitch.config.safety import SAFETY_HEADER
 from llmswitch.config.schema import TelemetryConfig
 from llmswitch.pipeline import Respond, RoutePlan
 from llmswitch.protocols.errors import RequestError
@@ -16,8 +15,7 @@ from llmswitch.telemetry.access_log import AccessLog
 from llmswitch.telemetry.metrics import RouterMetrics
 from llmswitch.telemetry.tracing import RouteTracer, tracing_enabled
 
-
-_ROUTED_FIELDS = (("decision", names.DECISION), ("model", names.SELECTED_MODEL), ("safety", SAFETY_HEADER))
+_ROUTED_FIELDS = (("decision", names.DECISION), ("model", names.SELECTED_MODEL), ("safety", names.SAFETY))
 # Access-log field -> the plan's trace attribute it copies (what the cache and the safety plugins did).
 _PLAN_FIELDS = (("cache", "llmswitch.cache"), ("safety", "llmswitch.safety"))
 
