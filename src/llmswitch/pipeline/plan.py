@@ -82,6 +82,8 @@ class Forward:
     headers: list[tuple[str, str]] = field(default_factory=list)
     credential: tuple[str, str] | None = None
     """The upstream credential header (name, value) of the chosen model, if it has one."""
+    cluster: str = ""
+    """The Envoy cluster to send it to: a failover chain's (`pipeline.failover`); empty: the model's own."""
     remove_headers: list[str] = field(default_factory=list)
     """Client request headers not to send upstream."""
     model_headers: tuple[tuple[str, str], ...] = ()
