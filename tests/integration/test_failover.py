@@ -19,7 +19,7 @@ from openai import OpenAI
 
 from llmswitch.demo.stack import LocalStack, port_open
 from tests.helpers import base_config, free_ports, write_config
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import scrape_metrics, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -229,3 +229,32 @@ def test_failover_in_two_message_mode(tmp_path):
         assert '"model":"backup-model"' in stack.received("backup-model")[-1]["body"]
     finally:
         stack.stop()
+
+
+def _streams(fo: FailoverStack) -> float:
+    metrics = scrape_metrics(fo.stack)
+    return sum(v for (name, _), v in metrics.items() if name == "llmswitch_extproc_streams_total")
+
+
+def test_a_chain_request_that_needs_no_failover_costs_no_extra_ext_proc_stream(stubs):
+    before = _streams(stubs)
+    for _ in range(5):
+        assert stubs.post().headers["x-llmswitch-attempts"] == "1"
+    # Routing and the response observer only: the chain's upstream filters are skipped by their matchers.
+    assert wait_until(lambda: _streams(stubs) == before + 10, 5), _streams(stubs) - before
+
+
+def test_failovers_and_cooldowns_are_counted(stubs):
+    def count(name: str, **labels: str) -> float:
+        return scrape_metrics(stubs.stack).get((name, tuple(sorted(labels.items()))), 0.0)
+
+    failovers = count("llmswitch_failovers_total", **{"from": "large-model", "to": "backup-model"})
+    cooldowns = count("llmswitch_model_cooldowns_total", model="large-model", reason="rate_limited")
+    stubs.fail("large-model", status=503, first=1)
+    stubs.post()
+    stubs.fail("large-model", status=429, first=1)
+    stubs.post()
+    assert wait_until(
+        lambda: count("llmswitch_failovers_total", **{"from": "large-model", "to": "backup-model"}) == failovers + 2
+    )
+    assert count("llmswitch_model_cooldowns_total", model="large-model", reason="rate_limited") == cooldowns + 1
