@@ -67,6 +67,8 @@ class Cooldowns:
         self.config = config
         self._clock = clock
         self._until: dict[str, float] = {}
+        self.on_cool: Callable[[str, float], None] | None = None
+        """Told of each cooldown this process starts (model, seconds): shares it (`cooldown_sync`)."""
 
     def rate_limited(self, model: str, headers: Mapping[str, str]) -> float:
         """Cool `model` down for what a 429's headers ask (bounded); returns the cooldown's seconds."""
@@ -75,6 +77,8 @@ class Cooldowns:
         wait = rate_limit_wait(headers)
         seconds = min(self.config.default_cooldown_s if wait is None else wait, self.config.max_cooldown_s)
         self.cool(model, seconds)
+        if self.on_cool is not None:
+            self.on_cool(model, seconds)
         return seconds
 
     def cool(self, model: str, seconds: float) -> None:

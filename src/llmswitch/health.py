@@ -18,11 +18,21 @@ from llmswitch.cooldowns import Cooldowns
 
 class HealthTracker:
     def __init__(self, config: HealthConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.config = config
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
         self._down_until: dict[str, float] = {}
         self.cooldowns = Cooldowns(config.rate_limits, clock)
+        self.config = config
+
+    @property
+    def config(self) -> HealthConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: HealthConfig) -> None:
+        """A reload's settings; the state stays."""
+        self._config = config
+        self.cooldowns.config = config.rate_limits
 
     def record(self, model: str, ok: bool) -> bool:
         """Count one response; True when this failure took the model out of rotation."""

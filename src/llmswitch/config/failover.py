@@ -36,3 +36,9 @@ class RateLimitConfig(StrictModel):
         5, gt=0, description="Cooldown of a 429 without Retry-After or x-ratelimit-reset-* hints."
     )
     max_cooldown_s: float = Field(300, gt=0, description="Upper bound of a cooldown an upstream asks for.")
+    redis_url: str | None = Field(
+        None,
+        description="Share cooldowns with every router worker and replica through this Redis (redis://host:port/db); "
+        "null: each process learns them from its own traffic.",
+    )
+    sync_interval_s: float = Field(0.25, gt=0, le=10, description="How often a process reads the shared cooldowns.")
