@@ -1,7 +1,7 @@
 """Rate-limit cooldowns: the wait a 429 asks for, and how health treats it."""
 
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import pytest
 

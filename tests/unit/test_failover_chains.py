@@ -59,3 +59,39 @@ def test_each_chain_is_a_composite_cluster_with_its_route():
     # Chain routes come before the generic routed one, which would match their cluster header too.
     names = [r["name"] for r in host["routes"]]
     assert names.index(route["name"]) < names.index("routed")
+
+
+def _pipeline(monkeypatch):
+    from llmswitch.pipeline import RoutingPipeline
+
+    monkeypatch.setenv("LARGE_KEY", "sk-large")
+    data = base_config(ext_proc_messages="two")
+    data["models"][1].update(api_key_env="LARGE_KEY", base_path="/openai/v1")
+    data["models"].append({"name": "backup-model", "endpoint": "127.0.0.1:9003", "api": "anthropic", "upstream_model": "claude-x"})
+    data["routing"]["fallback_models"] = ["backup-model"]
+    return RoutingPipeline(loaded(data))
+
+
+def test_a_failover_attempt_is_rewritten_for_its_model(monkeypatch):
+    pipeline = _pipeline(monkeypatch)
+    cluster = pipeline.egress.chains.cluster("code_decision", "large-model", "chat")
+    # The headers as the first attempt left them: large-model's path and key.
+    headers = {":path": "/openai/v1/chat/completions?x=1", "authorization": "Bearer sk-large", "x-gateway-model-name": "large-model"}
+    attempt = pipeline.upstream_attempt(headers, "backup-model", cluster)
+    assert attempt is not None and attempt.translates_response and [m.name for m in attempt.failed] == ["large-model"]
+    upstream = attempt.request(b'{"model": "large-model", "messages": [{"role": "user", "content": "hi"}]}')
+    assert b'"model":"claude-x"' in upstream.body and b'"max_tokens"' in upstream.body
+    set_headers = dict(upstream.set_headers)
+    assert set_headers[":path"] == "/v1/messages?x=1"
+    assert set_headers["x-gateway-model-name"] == "claude-x"
+    assert "authorization" in upstream.remove_headers  # large-model's key never reaches backup-model
+    headers_set, _ = attempt.response_headers(200, "application/json")
+    assert ("x-llmswitch-failover", "large-model") in headers_set
+
+
+def test_the_first_attempt_of_a_chain_is_left_alone_unless_translated(monkeypatch):
+    pipeline = _pipeline(monkeypatch)
+    cluster = pipeline.egress.chains.cluster("code_decision", "large-model", "chat")
+    first = pipeline.upstream_attempt({":path": "/v1/chat/completions"}, "large-model", cluster)
+    assert first is not None and not first.sees_response and first.failed == []
+    assert pipeline.upstream_attempt({":path": "/v1/chat/completions"}, "large-model") is None
