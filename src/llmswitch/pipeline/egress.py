@@ -148,9 +148,9 @@ class Egress:
             plan.body,
             exchange.upstream_headers,
             credential,
-            self.chains.cluster(plan.decision, plan.model.name, plan.api) or "",
             remove,
             model_headers=self.model_headers[plan.model.name],
             metadata=exchange.dynamic_metadata or None,
             on_abandon=exchange.on_abandon,
+            cluster=self.chains.cluster(plan.decision, plan.model.name, plan.api) or "",
         )

@@ -82,8 +82,6 @@ class Forward:
     headers: list[tuple[str, str]] = field(default_factory=list)
     credential: tuple[str, str] | None = None
     """The upstream credential header (name, value) of the chosen model, if it has one."""
-    cluster: str = ""
-    """The Envoy cluster to send it to: a failover chain's (`pipeline.failover`); empty: the model's own."""
     remove_headers: list[str] = field(default_factory=list)
     """Client request headers not to send upstream."""
     model_headers: tuple[tuple[str, str], ...] = ()
@@ -92,6 +90,8 @@ class Forward:
     """Envoy dynamic metadata to set, by namespace (the picked endpoint, GIE's `envoy.lb`)."""
     on_abandon: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
     """Undoes the actions' commitments (a budget reservation) if Envoy never sends the request upstream."""
+    cluster: str = ""
+    """The Envoy cluster to send it to: a failover chain's (`pipeline.failover`); empty: the model's own."""
 
 
 @dataclass(frozen=True)
