@@ -200,8 +200,8 @@ class ResponseObserver:
         if outcome.failed:
             metrics.failovers.labels(outcome.failed[0], outcome.model).inc()
         if outcome.status == 429:
-            if health.cooldowns.remaining(outcome.model) == 0:  # on a chain, its upstream filter saw it first
-                health.rate_limited(outcome.model, self.response_headers)
+            # On a chain, its upstream filter saw the 429 first.
+            if health.cooldowns.remaining(outcome.model) == 0 and health.rate_limited(outcome.model, self.response_headers):
                 metrics.model_cooldowns.labels(outcome.model, "rate_limited").inc()
         elif health.record(outcome.model, ok=outcome.status < 500):
             metrics.model_cooldowns.labels(outcome.model, "failures").inc()

@@ -126,6 +126,8 @@ class UpstreamProcessor:
         if model not in self.pipeline.router.models:
             return responses.CONTINUE_RESPONSE_HEADERS
         seconds = self.pipeline.health.rate_limited(model, headers)
+        if not seconds:  # health.rate_limits off
+            return responses.CONTINUE_RESPONSE_HEADERS
         if self.rate_limited is not None:
             self.rate_limited(model, seconds)
         if "retry-after" in headers:
