@@ -22,10 +22,18 @@ import yaml
 from llmswitch import headers as names
 from llmswitch.config.safety import SAFETY_PLUGIN_TYPES
 from llmswitch.config.schema import Config, ModelConfig
+from llmswitch.envoy_failover import (
+    chain_cluster,
+    chain_response_headers,
+    first_untranslated_attempt,
+    rate_limited_filter,
+    retry_policy,
+)
 from llmswitch.extproc.attributes import request_attributes
 from llmswitch.extproc.responses import CLUSTER_KEY, METADATA_NAMESPACE
 from llmswitch.pipeline.bodyless import BodylessAnswers, FixedAnswer
 from llmswitch.pipeline.egress import CREDENTIAL_HEADERS
+from llmswitch.pipeline.failover import Chain, FailoverChains
 from llmswitch.pipeline.wire import forwarded_headers
 from llmswitch.protocols.paths import API_PATHS
 
@@ -148,11 +156,19 @@ def picks_endpoints(model: ModelConfig, config: Config) -> bool:
     return config.endpoint_picking.enabled and model.replicated
 
 
-def _egress_filter(config: Config) -> dict:
+_UPSTREAM_CODEC = {
+    "name": "envoy.filters.http.upstream_codec",
+    "typed_config": _typed("envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"),
+}
+
+
+def _egress_filter(config: Config, chain: bool = False) -> dict:
     """The model cluster's upstream filter: translates an attempt into the model's API and its answer back.
 
     Envoy runs upstream filters per attempt. The matcher skips it unless the routing step marked the
     request for translation (`x-llmswitch-egress`), so requests already in the model's API cost nothing here.
+    On a failover chain's cluster (`chain`) it also runs on every attempt after the first, which it
+    rewrites for that attempt's model; the chain's cluster name tells it the chain and the client API.
     """
     ext_proc = {
         "name": "envoy.filters.http.ext_proc",
@@ -163,7 +179,7 @@ def _egress_filter(config: Config) -> dict:
             status_on_error={"code": "ServiceUnavailable"},
             message_timeout=_duration(config.routing.message_timeout_ms / 1000),
             allow_mode_override=True,
-            request_attributes=["xds.upstream_host_metadata"],
+            request_attributes=["xds.upstream_host_metadata", *(["xds.cluster_name"] if chain else [])],
             processing_mode={
                 "request_header_mode": "SEND",
                 "request_body_mode": "BUFFERED",
@@ -174,21 +190,57 @@ def _egress_filter(config: Config) -> dict:
             },
         ),
     }
-    egress_header = {
-        "name": "egress",
-        "typed_config": _typed("envoy.type.matcher.v3.HttpRequestHeaderMatchInput", header_name=names.EGRESS),
-    }
-    present = {"safe_regex": {"google_re2": {}, "regex": ".*"}}
-    unmarked = {"not_matcher": {"single_predicate": {"input": egress_header, "value_match": present}}}
-    skip = {"name": "skip", "typed_config": _typed("envoy.extensions.filters.common.matcher.action.v3.SkipFilter")}
+    if chain:
+        matcher = first_untranslated_attempt()
+    else:
+        egress_header = {
+            "name": "egress",
+            "typed_config": _typed("envoy.type.matcher.v3.HttpRequestHeaderMatchInput", header_name=names.EGRESS),
+        }
+        present = {"safe_regex": {"google_re2": {}, "regex": ".*"}}
+        unmarked = {"not_matcher": {"single_predicate": {"input": egress_header, "value_match": present}}}
+        skip = {"name": "skip", "typed_config": _typed("envoy.extensions.filters.common.matcher.action.v3.SkipFilter")}
+        matcher = {"matcher_list": {"matchers": [{"predicate": unmarked, "on_match": {"action": skip}}]}}
     return {
         "name": "llmswitch.egress",
         "typed_config": _typed(
             "envoy.extensions.common.matching.v3.ExtensionWithMatcher",
             extension_config=ext_proc,
-            xds_matcher={"matcher_list": {"matchers": [{"predicate": unmarked, "on_match": {"action": skip}}]}},
+            xds_matcher=matcher,
         ),
     }
+
+
+def _rate_limited_filter(config: Config) -> dict:
+    """A chain cluster's upstream filter for 429 answers (`envoy_failover.rate_limited_filter`)."""
+    ext_proc = {
+        "name": "envoy.filters.http.ext_proc",
+        "typed_config": _typed(
+            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
+            failure_mode_allow=True,
+            message_timeout=_duration(config.routing.message_timeout_ms / 1000),
+            response_attributes=["xds.upstream_host_metadata"],
+            processing_mode={
+                "request_header_mode": "SKIP",
+                "request_body_mode": "NONE",
+                "request_trailer_mode": "SKIP",
+                "response_header_mode": "SEND",
+                "response_body_mode": "NONE",
+                "response_trailer_mode": "SKIP",
+            },
+        ),
+    }
+    return rate_limited_filter(ext_proc)
+
+
+def _chain_clusters(config: Config) -> list[dict]:
+    chains = FailoverChains(config).chains
+    if not chains:
+        return []
+    filters = [_egress_filter(config, chain=True), _rate_limited_filter(config), _UPSTREAM_CODEC]
+    model_clusters = {m.name: m.cluster for m in config.models}
+    return [chain_cluster(chain, model_clusters, filters) for chain in chains]
 
 
 def _model_cluster(model: ModelConfig, config: Config) -> dict:
@@ -202,13 +254,7 @@ def _model_cluster(model: ModelConfig, config: Config) -> dict:
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
             explicit_http_config={"http_protocol_options": {}},
-            http_filters=[
-                _egress_filter(config),
-                {
-                    "name": "envoy.filters.http.upstream_codec",
-                    "typed_config": _typed("envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"),
-                },
-            ],
+            http_filters=[_egress_filter(config), _UPSTREAM_CODEC],
         )
     }
     if picks_endpoints(model, config):
@@ -328,21 +374,23 @@ def _one_message_filters(config: Config) -> list[dict]:
 _API_PATH_TAILS = "|".join(re.escape(path.removeprefix("/v1")) for path in API_PATHS.values())
 
 
-def _model_route(model: ModelConfig, upstream: dict) -> dict:
-    """One-message mode: the route of requests the router sent to `model` (its cluster in the metadata)."""
+def _model_route(model: ModelConfig, upstream: dict, chain: Chain | None = None) -> dict:
+    """One-message mode: the route of requests the router sent to `model` (its cluster in the metadata),
+    or to a failover `chain` that starts with `model`."""
+    cluster = chain.cluster if chain is not None else model.cluster
     matcher = {
         "filter": METADATA_NAMESPACE,
         "path": [{"key": CLUSTER_KEY}],
-        "value": {"string_match": {"exact": model.cluster}},
+        "value": {"string_match": {"exact": cluster}},
     }
-    action: dict[str, Any] = {"cluster": model.cluster, **upstream}
+    action: dict[str, Any] = {"cluster": cluster, **upstream}
     if model.base_path != "/v1":  # what the router's egress step sets as :path in two-message mode
         passthrough = [re.escape(path.removeprefix("/v1")) for _, path in sorted(model.passthrough_endpoints)]
         tails = "|".join([_API_PATH_TAILS, *(p for p in passthrough if p)])
         pattern = {"regex": f"^/v1({tails})$"}
         action["regex_rewrite"] = {"pattern": pattern, "substitution": f"{model.base_path}\\1"}
     route: dict[str, Any] = {
-        "name": f"routed_{model.cluster}",
+        "name": f"routed_{cluster}",
         "match": {"prefix": "/", "dynamic_metadata": [matcher]},
         "route": action,
     }
@@ -370,21 +418,40 @@ def _direct_route(index: int, answer: FixedAnswer) -> dict:
     }
 
 
+def _chain_route(chain: Chain, config: Config, upstream: dict) -> dict:
+    """The route of a failover chain's requests: its retry policy moves a failed attempt to the next model."""
+    upstream = {**upstream, "retry_policy": retry_policy(config, chain, _duration)}
+    if config.one_message:
+        route = _model_route(config.model(chain.models[0]), upstream, chain)
+    else:
+        header = {"name": config.routing.cluster_header, "string_match": {"exact": chain.cluster}}
+        route = {
+            "name": f"routed_{chain.cluster}",
+            "match": {"prefix": "/", "headers": [header]},
+            "route": {"cluster": chain.cluster, **upstream},
+        }
+    if added := chain_response_headers(config):
+        route["response_headers_to_add"] = added
+    return route
+
+
 def _routes(config: Config, upstream: dict) -> list[dict]:
     routing = config.routing
     default_cluster = config.model(config.default_model).cluster
     default = {"name": "default_model", "match": {"prefix": "/"}, "route": {"cluster": default_cluster, **upstream}}
+    chains = [_chain_route(chain, config, upstream) for chain in FailoverChains(config).chains]
     if not config.one_message:
         routed = {
             "name": "routed",
             "match": {"prefix": "/", "headers": [{"name": routing.cluster_header, "present_match": True}]},
             "route": {"cluster_header": routing.cluster_header, **upstream},
         }
-        return [routed, default]
+        return [*chains, routed, default]
     # Requests with a body always reach the router, which routes them (metadata) or answers them; a POST
     # without metadata therefore had no body (failure_mode_allow is off in this mode).
     return [
         *(_model_route(model, upstream) for model in config.models),
+        *chains,
         *(_direct_route(i, answer) for i, answer in enumerate(BodylessAnswers(config).answers)),
         default,
     ]
@@ -481,6 +548,11 @@ def _http_connection_manager(config: Config) -> dict:
         "retry_policy": _retry_policy(config),
     }
     removed = names.routing_headers(routing.cluster_header, *names.gateway_headers(config))
+    failover = bool(FailoverChains(config).chains)
+    # A chain route's response headers (the model that answered) win over the config-wide copies.
+    mutations_order = {"most_specific_header_mutations_wins": True} if failover else {}
+    # The attempt number tells a chain cluster's egress filter which attempts to rewrite.
+    attempt_count = {"include_request_attempt_count": True} if failover else {}
     filters = [_ext_proc_filter(config)]
     if config.one_message:
         filters += _one_message_filters(config)
@@ -509,8 +581,9 @@ def _http_connection_manager(config: Config) -> dict:
         ],
         route_config={
             "name": "llmswitch_routes",
-            "virtual_hosts": [{"name": "llm", "domains": ["*"], "routes": _routes(config, upstream)}],
+            "virtual_hosts": [{"name": "llm", "domains": ["*"], "routes": _routes(config, upstream), **attempt_count}],
             **_direct_response_limit(config),
+            **mutations_order,
             # Internal to Envoy and the router: the observer reads them, the model never sees them.
             "request_headers_to_remove": list(names.INTERNAL),
             **_response_headers(config),
@@ -562,7 +635,11 @@ def envoy_bootstrap(config: Config) -> dict:
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": listener.admin_port}}},
         "static_resources": {
             "listeners": [main],
-            "clusters": [_router_cluster(config), *(_model_cluster(m, config) for m in config.models)],
+            "clusters": [
+                _router_cluster(config),
+                *(_model_cluster(m, config) for m in config.models),
+                *_chain_clusters(config),
+            ],
         },
         "layered_runtime": {"layers": [{"name": "static", "static_layer": RUNTIME_FLAGS}]},
     }

@@ -16,6 +16,7 @@ from llmswitch.budget import build_store
 from llmswitch.config import LoadedConfig, load_config
 from llmswitch.extproc.servicer import SERVICE as EXT_PROC_SERVICE
 from llmswitch.extproc.servicer import ExternalProcessor, add_to_server
+from llmswitch.cooldown_sync import CooldownSync
 from llmswitch.reload import ConfigReloader, RouterState
 from llmswitch.telemetry import RouterMetrics, Telemetry
 from llmswitch.telemetry.access_log import configure_logging
@@ -60,6 +61,14 @@ async def report_budgets(state: RouterState, metrics: RouterMetrics, interval_s:
         await asyncio.sleep(interval_s)
 
 
+def _cooldown_sync(state: RouterState) -> CooldownSync | None:
+    """Cooldowns shared through Redis, when `health.rate_limits.redis_url` is set (read at start)."""
+    url = state.current().config.health.rate_limits.redis_url
+    if url is None:
+        return None
+    return CooldownSync(url, state.health.cooldowns, lambda: [m.name for m in state.current().config.models])
+
+
 async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     loaded = load_config(config_path)
     config = loaded.config
@@ -88,6 +97,9 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     loop = asyncio.get_running_loop()
     background = {loop.create_task(reloader.watch(config.reload.interval_s))} if config.reload.watch else set()
     background.add(loop.create_task(report_budgets(state, metrics)))
+    sync = _cooldown_sync(state)
+    if sync is not None:
+        background.add(loop.create_task(sync.run(lambda: state.current().config.health.rate_limits.sync_interval_s)))
     loop.add_signal_handler(signal.SIGHUP, lambda: background.add(loop.create_task(reloader.reload("SIGHUP"))))
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -105,6 +117,8 @@ async def serve_async(config_path: str | Path, worker: int = 0) -> None:
     await processor.observer_tasks.drain()
     await state.endpoints.scraper.stop()
     await state.budget_store.close()
+    if sync is not None:
+        await sync.close()
     if state.cache_store is not None:
         await state.cache_store.close()
     telemetry.shutdown()

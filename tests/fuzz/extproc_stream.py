@@ -15,10 +15,15 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import (
 )
 
 from llmswitch.extproc.servicer import ExternalProcessor
+from llmswitch.pipeline.failover import FailoverChains
 from tests.fuzz.oracles import check_error_body, check_forwarded_body
+from tests.helpers import base_config, loaded
 
 REPLY_TIMEOUT_S = 5.0
-CLUSTERS = frozenset({"model_small-model", "model_large-model"})
+# The models' clusters, and the failover chains' (a decision's model, then its fallbacks).
+CLUSTERS = frozenset(
+    {"model_small-model", "model_large-model", *(c.cluster for c in FailoverChains(loaded(base_config()).config).chains)}
+)
 
 
 class ProcessStream:

@@ -35,7 +35,9 @@ def test_routes_by_keyword_header_and_context(client, upstreams, prompt, headers
     [seen] = upstreams.received(model)
     assert seen["headers"]["x-selected-model"] == model
     assert seen["headers"]["x-llmswitch-decision"] == decision
-    assert seen["headers"]["x-llmswitch-cluster"] == f"model_{model}"
+    # A decision with a fallback sends its requests to a failover chain's cluster (the model's first).
+    cluster = seen["headers"]["x-llmswitch-cluster"]
+    assert cluster == f"model_{model}" if decision == "default" else cluster.startswith("failover_")
     sent = orjson.loads(seen["body"])
     assert sent["model"] == model and sent["messages"] == [{"role": "user", "content": prompt}]
     assert int(seen["headers"]["content-length"]) == len(seen["body"].encode())

@@ -32,6 +32,9 @@ def stack(tmp_path_factory) -> Iterator[LocalStack]:
     data["models"].append({"name": CLAUDE, "endpoint": f"127.0.0.1:{ports[6]}", "api": "anthropic",
                            "pricing": {"input_per_1m": 3, "output_per_1m": 15}})
     data["signals"]["keywords"].append({"name": "claude", "keywords": ["claude"]})
+    # One model's errors reach the client as they are (translated): failover and 429 cooldowns have their own tests.
+    data["routing"]["failover"] = {"enabled": False}
+    data["health"] = {"rate_limits": {"enabled": False}}
     data["decisions"].append({"name": "claude_decision", "priority": 200,
                               "rules": {"type": "keyword", "name": "claude"}, "modelRefs": [{"model": CLAUDE}]})
     stack = LocalStack(write_config(tmp_path / "config.yaml", data), log_dir=tmp_path).start()

@@ -95,7 +95,7 @@ def test_response_headers_can_be_switched_off():
 
 
 def test_routes_clusters_and_limits():
-    config = loaded(base_config(ext_proc_messages="two")).config
+    config = loaded(base_config(ext_proc_messages="two", failover={"enabled": False})).config
     bootstrap = envoy_bootstrap(config)
     listener = bootstrap["static_resources"]["listeners"][0]
     assert listener["per_connection_buffer_limit_bytes"] == config.router.max_body_bytes

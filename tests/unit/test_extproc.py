@@ -69,7 +69,7 @@ async def test_routed_body_sets_headers_body_and_content_length_and_clears_route
     new_body = common.body_mutation.body
     assert orjson.loads(new_body)["model"] == "large-model"
     assert set_headers(common.header_mutation.set_headers) == {
-        "x-llmswitch-cluster": "model_large-model",
+        "x-llmswitch-cluster": "failover_0_chat",  # large-model, then its fallback (default_model)
         "x-selected-model": "large-model",
         "x-llmswitch-decision": "code_decision",
         "x-gateway-model-name": "large-model",
@@ -199,7 +199,7 @@ async def test_a_stream_that_starts_with_the_body_is_routed_from_its_attributes(
     [reply] = await drive(pipeline, one_message(chat_body("tell me a joke"), **{"x-tier": "premium"}))
     metadata = dict(reply.dynamic_metadata["llmswitch"].items())
     assert metadata == {
-        "cluster": "model_large-model",
+        "cluster": "failover_0_chat",
         "x-selected-model": "large-model",
         "x-llmswitch-decision": "code_decision",
         "x-gateway-model-name": "large-model",

@@ -24,6 +24,7 @@ from llmswitch.config.algorithms import (
 from llmswitch.config.base import StrictModel
 from llmswitch.safety.pii import PII_TYPES
 from llmswitch.config.cache import CacheConfig, CacheSettings, decision_cache
+from llmswitch.config.failover import FailoverConfig, RateLimitConfig
 from llmswitch.config.plugins import Plugin, ReasoningFamily, ReasoningPlugin, plugin_problems
 from llmswitch.cpus import available_cpus
 from llmswitch.training.mmlu_categories import CATEGORIES as DOMAIN_CATEGORIES
@@ -134,6 +135,7 @@ class RoutingConfig(StrictModel):
         [], description="Tried in order when a decision's models are all unhealthy, before default_model."
     )
     retries: RetryConfig = RetryConfig()
+    failover: FailoverConfig = FailoverConfig()
     outlier_detection: OutlierDetectionConfig = OutlierDetectionConfig()
     model_name_header: HeaderName | None = Field(
         "x-gateway-model-name",
@@ -149,6 +151,7 @@ class HealthConfig(StrictModel):
     failure_threshold: int = Field(3, ge=1)
     window_s: float = Field(30, gt=0)
     cooldown_s: float = Field(30, gt=0)
+    rate_limits: RateLimitConfig = RateLimitConfig()
 
 
 class AccountingConfig(StrictModel):

@@ -5,6 +5,7 @@ OpenAI Responses (POST /v1/responses), each in its API's own JSON, SSE events an
 They record what they received (GET /_stub/requests), so tests can check exactly which headers
 and body reached the model, and can be told to fail (PUT /_stub/fail {"status": 500}; 0 heals),
 or to cut their streams short after the first delta (PUT /_stub/fail {"status": 0, "cut_streams": true}),
+or to reset connections, hang, heal after K requests or add headers to errors (`stubs.faults`),
 or to report other token counts (PUT /_stub/usage {"prompt_tokens": -3}; {} restores them).
 They also serve POST /v1/embeddings, and answer any other path with OpenAI's 404 (recorded too).
 Answers are deterministic (fixed ids and timestamps), and usage counts about four characters per
@@ -28,6 +29,7 @@ from starlette.routing import Route
 
 from llmswitch.demo.stubs.chat import chat
 from llmswitch.demo.stubs.common import UPSTREAM_HEADER, StubState
+from llmswitch.demo.stubs.faults import FaultMiddleware, Faults
 from llmswitch.demo.stubs.messages import messages
 from llmswitch.demo.stubs.other import embeddings, unknown_url
 from llmswitch.demo.stubs.responses import responses
@@ -35,7 +37,7 @@ from llmswitch.demo.stubs.responses import responses
 __all__ = ["UPSTREAM_HEADER", "create_app", "serve"]
 
 
-def create_app(name: str) -> Starlette:
+def create_app(name: str) -> FaultMiddleware:
     state = StubState(name)
 
     async def requests_seen(request: Request) -> Response:
@@ -49,6 +51,13 @@ def create_app(name: str) -> Starlette:
         settings = await request.json()
         state.failing = int(settings.get("status", 0))
         state.cut_streams = bool(settings.get("cut_streams", False))
+        first = settings.get("first")
+        state.faults = Faults(
+            mode=str(settings.get("mode", "")),
+            hang_s=float(settings.get("hang_s", 30.0)),
+            first=int(first) if first is not None else None,
+            headers={str(k): str(v) for k, v in (settings.get("headers") or {}).items()},
+        )
         return Response(status_code=204)
 
     async def usage(request: Request) -> Response:
@@ -58,7 +67,7 @@ def create_app(name: str) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "name": name})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/v1/chat/completions", partial(chat, state), methods=["POST"]),
             Route("/v1/messages", partial(messages, state), methods=["POST"]),
@@ -72,6 +81,7 @@ def create_app(name: str) -> Starlette:
             Route("/{path:path}", partial(unknown_url, state), methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
         ]
     )
+    return FaultMiddleware(app, state)
 
 
 async def serve(upstreams: dict[str, int], host: str = "127.0.0.1") -> None:

@@ -19,6 +19,7 @@ from llmswitch.budget import BUDGET_HEADER, Reservation, request_cost
 from llmswitch.envoy_config import SERVED_ENDPOINT_KEY
 from llmswitch.cache.recorder import CacheRecorder
 from llmswitch.pipeline import RoutingPipeline
+from llmswitch.pipeline.upstream import FAILOVER_HEADER
 from llmswitch.protocols.usage import SseUsageScanner, Usage, json_usage
 from llmswitch.telemetry import Telemetry
 from llmswitch.tokens import BYTES_PER_TOKEN
@@ -50,6 +51,8 @@ class Outcome:
     ttfb_s: float | None
     duration_s: float
     usage_estimated: bool = False
+    failed: tuple[str, ...] = ()
+    """The models the request failed over from, in the order they were tried."""
 
 
 class ResponseObserver:
@@ -63,6 +66,7 @@ class ResponseObserver:
         self.prompt_estimate = 0
         self.reservation: Reservation | None = None
         self.status = 0
+        self.response_headers: dict[str, str] = {}
         self.ttfb_ns: int | None = None
         self.sse: SseUsageScanner | None = None
         self.body = bytearray()
@@ -94,6 +98,7 @@ class ResponseObserver:
             self.ttfb_ns = perf_counter_ns() - self.started_ns
             self.endpoint = served_endpoint(request, self.pipeline.config.endpoint_picking.metadata_namespace)
             headers = header_map(request.response_headers)
+            self.response_headers = headers
             self.status = int(headers.get(":status", "0") or 0)
             content_type = headers.get("content-type", "")
             if content_type.startswith("text/event-stream"):
@@ -128,7 +133,21 @@ class ResponseObserver:
             usage, estimated = (self.prompt_estimate, -(-self.sse.text_chars // BYTES_PER_TOKEN)), True
         ttfb = self.ttfb_ns / 1e9 if self.ttfb_ns is not None else None
         duration = (perf_counter_ns() - self.started_ns) / 1e9
-        return Outcome(self.model, self.status, self.complete, usage, ttfb, duration, estimated)
+        model, failed = self._answered_by()
+        return Outcome(model, self.status, self.complete, usage, ttfb, duration, estimated, failed)
+
+    def _answered_by(self) -> tuple[str, tuple[str, ...]]:
+        """(the model that answered, the models its failover chain tried before it)."""
+        assert self.model is not None
+        cluster = self.request_headers.get(self.pipeline.config.routing.cluster_header, "")
+        chain = self.pipeline.egress.chains.by_cluster(cluster) if cluster else None
+        if chain is None:
+            return self.model, ()
+        reported = self.response_headers.get(names.RESPONSE_MODEL, "")
+        if reported not in chain.models:  # response headers off: the failover header counts the failures
+            failed = [m for m in self.response_headers.get(FAILOVER_HEADER, "").split(",") if m]
+            reported = chain.models[len(failed)] if len(failed) < len(chain.models) else self.model
+        return reported, chain.after(reported)
 
     async def finish(self) -> None:
         if self.recorder is not None:
@@ -144,9 +163,9 @@ class ResponseObserver:
             model = self.pipeline.model(outcome.model)
         except KeyError:
             return  # the model left the config during a reload
-        health = self.pipeline.health
-        health.record(outcome.model, ok=outcome.status < 500)
         metrics = self.telemetry.metrics
+        health = self.pipeline.health
+        self._record_health(outcome)
         if self.endpoint is not None and self.pipeline.endpoints is not None:
             self.pipeline.endpoints.served(outcome.model, self.endpoint, outcome.status, outcome.duration_s)
         metrics.model_healthy.labels(outcome.model).set(1 if health.is_healthy(outcome.model) else 0)
@@ -168,6 +187,24 @@ class ResponseObserver:
             else:
                 actual = self.reservation.amount  # no usage reported: the estimate stands
             await self.guard.settle(self.reservation, actual)
+
+
+    def _record_health(self, outcome: Outcome) -> None:
+        """The failed models count failures (a 429 already cooled its model: not a failure); a 429 answer
+        cools its model down for the time it asked."""
+        health, metrics = self.pipeline.health, self.telemetry.metrics
+        for failed in outcome.failed:
+            if health.cooldowns.remaining(failed) == 0 and health.record(failed, ok=False):
+                metrics.model_cooldowns.labels(failed, "failures").inc()
+            metrics.model_healthy.labels(failed).set(1 if health.is_healthy(failed) else 0)
+        if outcome.failed:
+            metrics.failovers.labels(outcome.failed[0], outcome.model).inc()
+        if outcome.status == 429:
+            # On a chain, its upstream filter saw the 429 first.
+            if health.cooldowns.remaining(outcome.model) == 0 and health.rate_limited(outcome.model, self.response_headers):
+                metrics.model_cooldowns.labels(outcome.model, "rate_limited").inc()
+        elif health.record(outcome.model, ok=outcome.status < 500):
+            metrics.model_cooldowns.labels(outcome.model, "failures").inc()
 
 
 class ObserverTasks:

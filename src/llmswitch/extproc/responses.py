@@ -241,12 +241,12 @@ def reply(result: Forward | Respond | Continue, cluster_header: str = "", one_me
         plan = result.plan
         if one_message:
             # The client's other credential headers are removed by the model's route.
-            entries = routing_metadata(plan.model.cluster, plan.model.name, plan.decision, result.credential)
+            entries = routing_metadata(result.cluster or plan.model.cluster, plan.model.name, plan.decision, result.credential)
             if result.headers or result.model_headers:
                 entries += metadata_headers((*result.model_headers, *result.headers))
             return routed_by_metadata(entries, result.body)
         headers = routing_headers(
-            cluster_header, plan.model.cluster, plan.model.name, plan.decision, result.credential, result.model_headers
+            cluster_header, result.cluster or plan.model.cluster, plan.model.name, plan.decision, result.credential, result.model_headers
         )
         if result.headers:
             headers += set_headers(result.headers)

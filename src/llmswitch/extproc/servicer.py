@@ -127,6 +127,9 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         self._telemetry = telemetry
         self.observer_tasks = ObserverTasks()
 
+    def _cooled_down(self, model: str, seconds: float) -> None:
+        self._telemetry.metrics.model_cooldowns.labels(model, "rate_limited").inc()
+
     async def Process(
         self, request_iterator: AsyncIterator[ProcessingRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
@@ -169,7 +172,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                     if processor.answered:
                         break
                 elif is_upstream_stream(request):
-                    upstream = UpstreamProcessor(pipeline)
+                    upstream = UpstreamProcessor(pipeline, self._cooled_down)
                     yield upstream.handle(request)
                 elif is_full_duplex(request):  # a GIE gateway: llmswitch as its endpoint picker
                     streamed = StreamedRequestProcessor(pipeline, self._telemetry)

@@ -129,13 +129,22 @@ class RoutingPipeline:
         plan.body = self.egress.render_body(plan.data, plan.model, plan.api or "")
         return plan
 
-    def upstream_attempt(self, headers: Mapping[str, str], model_name: str) -> UpstreamAttempt | None:
-        """The translation of one upstream attempt, or None when it needs none (or its model left the config)."""
-        client_api = headers.get(names.EGRESS)
+    def upstream_attempt(
+        self, headers: Mapping[str, str], model_name: str, cluster: str = ""
+    ) -> UpstreamAttempt | None:
+        """The rewrite of one upstream attempt, or None when it needs none (or its model left the config).
+
+        An attempt marked for translation is translated for its model; on a failover chain's `cluster`,
+        an attempt at a model after the chain's first is rewritten for that model (the request left
+        the router in the client's API, rendered for the chain's first model)."""
         model = self.router.models.get(model_name)
+        chain = self.egress.chains.by_cluster(cluster) if cluster else None
+        client_api = headers.get(names.EGRESS) or (chain.api if chain is not None else None)
         if client_api not in API_PATHS or model is None:
             return None
-        return UpstreamAttempt(self.egress, model, client_api, headers)  # type: ignore[arg-type]
+        failed = chain.after(model_name) if chain is not None else ()
+        previous = [self.router.models[name] for name in failed if name in self.router.models]
+        return UpstreamAttempt(self.egress, model, client_api, headers, previous)  # type: ignore[arg-type]
 
     # -- the whole request ----------------------------------------------------------------------------
 

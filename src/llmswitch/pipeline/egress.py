@@ -16,6 +16,7 @@ from llmswitch.config import ConfigError, LoadedConfig
 from llmswitch.config.schema import ModelConfig
 from llmswitch.pipeline.actions import Exchange
 from llmswitch.pipeline.endpoints import EndpointPolicy
+from llmswitch.pipeline.failover import FailoverChains
 from llmswitch.pipeline.plan import Forward
 from llmswitch.protocols.duplicate_keys import check_duplicate_keys
 from llmswitch.protocols.errors import RequestError
@@ -56,6 +57,7 @@ class Egress:
         self.endpoints = EndpointPolicy(config.model(config.default_model), frozenset(self.credentials))
         self.max_body_bytes = config.router.max_body_bytes
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
+        self.chains = FailoverChains(config)
 
     def prepare(self, data: dict[str, Any], model: ModelConfig, api: str) -> bool:
         """Name the model in `data` (and ask chat streams for usage when accounting is on); True if it changed."""
@@ -150,4 +152,5 @@ class Egress:
             model_headers=self.model_headers[plan.model.name],
             metadata=exchange.dynamic_metadata or None,
             on_abandon=exchange.on_abandon,
+            cluster=self.chains.cluster(plan.decision, plan.model.name, plan.api) or "",
         )

@@ -92,6 +92,8 @@ class Forward:
     """Envoy dynamic metadata to set, by namespace (the picked endpoint, GIE's `envoy.lb`)."""
     on_abandon: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
     """Undoes the actions' commitments (a budget reservation) if Envoy never sends the request upstream."""
+    cluster: str = ""
+    """The Envoy cluster to send it to: a failover chain's (`pipeline.failover`); empty: the model's own."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from llmswitch.decisions import DecisionTable
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.ingress import ParsedRequest
 from llmswitch.pipeline.plan import RoutePlan, RouteTimings
-from llmswitch.protocols.errors import bad_request, model_not_found
+from llmswitch.protocols.errors import bad_request, model_not_found, rate_limited
 from llmswitch.protocols.openai_chat import max_output_tokens
 from llmswitch.request import Analyzer, RouteRequest, Semantics, SemanticsRequired, SemanticsUnavailable
 from llmswitch.selection import Selection, SelectionRequired, SelectorContext, build_selector, is_async
@@ -168,9 +168,14 @@ class DecisionRouter:
     def _fallback(self, chosen: ModelConfig, decision: Decision | None, reason: str) -> tuple[ModelConfig, str]:
         """The first healthy model along the decision's modelRefs, the fallback chain, then default_model."""
         refs = [self.models[r.model] for r in decision.model_refs] if decision is not None else []
-        for candidate in (*refs, *self._fallbacks, self._default):
+        candidates = (*refs, *self._fallbacks, self._default)
+        why = "rate-limited" if self.health.cooldowns.remaining(chosen.name) else "unhealthy"
+        for candidate in candidates:
             if self.health.is_healthy(candidate.name):
-                return candidate, f"{reason}; {chosen.name} unhealthy, fell back to {candidate.name}"
+                return candidate, f"{reason}; {chosen.name} {why}, fell back to {candidate.name}"
+        waits = [self.health.cooldowns.remaining(m.name) for m in (chosen, *candidates)]
+        if all(waits):  # every candidate asked to be left alone for a while: tell the client how long
+            raise rate_limited(min(waits))
         return chosen, f"{reason}; every fallback is unhealthy too"
 
     def _passthrough(self, model: ModelConfig, parsed: ParsedRequest, start: int) -> RoutePlan:

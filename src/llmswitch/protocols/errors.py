@@ -6,6 +6,8 @@ Anthropic Messages: `{"type": "error", "error": {"type", "message"}}`, the type 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import orjson
@@ -94,6 +96,18 @@ def headers_too_large(what: str) -> RequestError:
 def insufficient_quota() -> RequestError:
     return RequestError(
         429, "insufficient_quota", "The spend budget for this request is exhausted.", type="insufficient_quota"
+    )
+
+
+def rate_limited(retry_after_s: float) -> RequestError:
+    """Every model a request could go to is rate-limited: retry when the first cooldown ends."""
+    seconds = max(1, math.ceil(retry_after_s))
+    return RequestError(
+        429,
+        "rate_limit_exceeded",
+        f"Every model for this request is rate-limited; retry in {seconds} s.",
+        type="rate_limit_error",
+        headers=(("retry-after", str(seconds)),),
     )
 
 

@@ -57,6 +57,18 @@ class RouterMetrics:
         self.model_healthy = Gauge(
             "llmswitch_model_healthy", "1 while the router routes to the model, 0 while it is cooling down.", ["model"], registry=r
         )
+        self.failovers = Counter(
+            "llmswitch_failovers",
+            "Requests answered by another model of their failover chain, by the model that failed and the one that answered.",
+            ["from", "to"],
+            registry=r,
+        )
+        self.model_cooldowns = Counter(
+            "llmswitch_model_cooldowns",
+            "Models taken out of rotation, by reason: rate_limited (a 429) or failures (health.failure_threshold).",
+            ["model", "reason"],
+            registry=r,
+        )
         self.semantic_timeouts = Counter(
             "llmswitch_semantic_timeouts",
             "Requests routed without semantics because the encoder missed semantics.timeout_ms.",

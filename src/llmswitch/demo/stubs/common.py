@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from llmswitch.demo.stubs.faults import Faults
+
 UPSTREAM_HEADER = "x-upstream-name"
 STREAM_CHUNKS = 4
 STREAM_CHUNK_DELAY_S = 0.05
@@ -34,6 +36,8 @@ class StubState:
     """Streams stop after their first text delta, without their closing events."""
     usage_override: dict[str, int] = field(default_factory=dict)
     """Token counts chat answers report instead of the counted ones (a faulty upstream)."""
+    faults: Faults = field(default_factory=Faults)
+    """Resets, hangs, self-healing and error headers (`llmswitch.demo.stubs.faults`)."""
 
     async def record(self, request: Request) -> bytes:
         body = await request.body()
