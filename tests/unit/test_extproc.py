@@ -150,6 +150,7 @@ async def test_other_bodyless_requests_continue_without_routing_headers(pipeline
         "x-llmswitch-cluster",
         "x-selected-model",
         "x-llmswitch-decision",
+        "x-llmswitch-safety",
         "x-llmswitch-budget",
         "x-llmswitch-cache-key",
         "x-llmswitch-egress",
