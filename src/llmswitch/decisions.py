@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from llmswitch.config.schema import Condition, Decision, RuleNode
+from llmswitch.config.decisions import Condition, Decision, RuleNode
 from llmswitch.signals import SignalEvaluation
 
 Rule = Callable[[SignalEvaluation], bool]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from llmswitch.config import ConfigError
-from llmswitch.config.schema import SemanticsConfig
+from llmswitch.config.signals import SemanticsConfig
 from llmswitch.inference.artifact import MANIFEST
 from llmswitch.inference.batcher import MicroBatcher
 from llmswitch.inference.classifier import OnnxClassifier

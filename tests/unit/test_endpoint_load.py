@@ -2,7 +2,7 @@
 
 import pytest
 
-from llmswitch.config.schema import EndpointMetricsConfig
+from llmswitch.config.models import EndpointMetricsConfig
 from llmswitch.demo.replica import metrics_text
 from llmswitch.endpoints.load import Load, MetricNames, parse_load
 

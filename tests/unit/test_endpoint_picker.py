@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from llmswitch.config.schema import AffinityConfig, EndpointPickingConfig
+from llmswitch.config.models import AffinityConfig, EndpointPickingConfig
 from llmswitch.endpoints.affinity import AffinityTable, affinity_key
 from llmswitch.endpoints.load import Load
 from llmswitch.endpoints.picker import AFFINITY, LEAST_LOADED, RANDOM, EndpointPicker

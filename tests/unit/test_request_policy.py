@@ -11,14 +11,15 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpBody, HttpHeade
 from llmswitch.budget import ANONYMOUS_TENANT, BudgetGuard
 from llmswitch.budget.store import MemoryStore
 from llmswitch.config import ConfigError
-from llmswitch.config.schema import ROUTED_PATHS, BudgetConfig, TelemetryConfig
+from llmswitch.config.models import ROUTED_PATHS
+from llmswitch.config.schema import BudgetConfig, TelemetryConfig
 from llmswitch.extproc.servicer import ExternalProcessor
 from llmswitch.pipeline import DEFAULT_DECISION, Continue, Forward, HttpRequest, Respond, RoutingPipeline, abandon
 from llmswitch.pipeline.actions import Exchange
+from llmswitch.pipeline.bodyless import BodylessAnswers
 from llmswitch.protocols.duplicate_keys import check_duplicate_keys
 from llmswitch.protocols.errors import RequestError
 from llmswitch.protocols.openai_chat import check_chat_params
-from llmswitch.pipeline.bodyless import BodylessAnswers
 from llmswitch.protocols.paths import API_PATHS
 from llmswitch.telemetry import Telemetry
 from tests.helpers import base_config, chat_body, loaded

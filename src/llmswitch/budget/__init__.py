@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from llmswitch import headers as names
 from llmswitch.budget.store import BudgetKey, BudgetStore, MemoryStore, RedisStore
-from llmswitch.config.schema import BudgetConfig, ModelConfig
+from llmswitch.config.models import ModelConfig
+from llmswitch.config.schema import BudgetConfig
 
 BUDGET_HEADER = names.BUDGET
 _DAY_S = 86400

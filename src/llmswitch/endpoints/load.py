@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmswitch.config.schema import EndpointMetricsConfig
+from llmswitch.config.models import EndpointMetricsConfig
 
 # Per engine: the gauges of queued and running requests and of KV-cache use (0..1), each a list of
 # names a version of that server exports (the first one found is read).

@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmswitch.config.schema import EndpointPickingConfig
+from llmswitch.config.models import EndpointPickingConfig
 from llmswitch.endpoints.affinity import AffinityTable
 from llmswitch.endpoints.scraper import EndpointScraper, Replica
 

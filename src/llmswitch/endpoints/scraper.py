@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from llmswitch.config.schema import Config, EndpointPickingConfig
+from llmswitch.config.models import EndpointPickingConfig
+from llmswitch.config.schema import Config
 from llmswitch.endpoints.load import Load, MetricNames, parse_load
 
 log = logging.getLogger(__name__)

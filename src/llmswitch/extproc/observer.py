@@ -16,7 +16,7 @@ from envoy.service.ext_proc.v3.external_processor_pb2 import HttpHeaders, Proces
 
 from llmswitch import headers as names
 from llmswitch.budget import BUDGET_HEADER, Reservation, request_cost
-from llmswitch.envoy_config import SERVED_ENDPOINT_KEY
+from llmswitch.envoy_clusters import SERVED_ENDPOINT_KEY
 from llmswitch.cache.recorder import CacheRecorder
 from llmswitch.pipeline import RoutingPipeline
 from llmswitch.pipeline.upstream import FAILOVER_HEADER

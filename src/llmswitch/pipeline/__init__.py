@@ -21,21 +21,22 @@ from llmswitch.budget import BudgetGuard
 from llmswitch.budget.store import BudgetStore, MemoryStore
 from llmswitch.config import LoadedConfig
 from llmswitch.config.cache import CacheConfig
-from llmswitch.config.schema import Config, ModelConfig
+from llmswitch.config.models import ModelConfig
+from llmswitch.config.schema import Config
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.actions import Exchange, build_actions
 from llmswitch.pipeline.bodyless import BodylessAnswers
 from llmswitch.pipeline.egress import Egress
 from llmswitch.pipeline.ingress import parse_request
 from llmswitch.pipeline.plan import Continue, Forward, HttpRequest, Respond, RoutePlan, RouteTimings
-from llmswitch.pipeline.upstream import UpstreamAttempt
 from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION, DecisionRouter
+from llmswitch.pipeline.upstream import UpstreamAttempt
 from llmswitch.protocols.errors import RequestError, bad_request, headers_too_large, internal_error
 from llmswitch.protocols.paths import API_PATHS, client_api
 
 if TYPE_CHECKING:
-    from llmswitch.endpoints import EndpointPicker
     from llmswitch.cache import CacheStore, ResponseCache
+    from llmswitch.endpoints import EndpointPicker
     from llmswitch.semantics import SemanticEngine
     from llmswitch.telemetry import Telemetry
     from llmswitch.telemetry.metrics import RouterMetrics

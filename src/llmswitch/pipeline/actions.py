@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from llmswitch.budget import BUDGET_HEADER, BudgetGuard
-from llmswitch.config.schema import Config, ModelConfig
+from llmswitch.config.models import ModelConfig
+from llmswitch.config.schema import Config
 from llmswitch.pipeline.plan import HttpRequest, Respond, RoutePlan
 from llmswitch.pipeline.routing import DEFAULT_DECISION, PASSTHROUGH_DECISION
 from llmswitch.protocols.errors import insufficient_quota, tenant_required

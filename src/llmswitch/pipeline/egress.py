@@ -13,7 +13,7 @@ from typing import Any
 
 from llmswitch import headers as names
 from llmswitch.config import ConfigError, LoadedConfig
-from llmswitch.config.schema import ModelConfig
+from llmswitch.config.models import ModelConfig
 from llmswitch.pipeline.actions import Exchange
 from llmswitch.pipeline.endpoints import EndpointPolicy
 from llmswitch.pipeline.failover import FailoverChains

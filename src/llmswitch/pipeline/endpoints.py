@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from llmswitch.config.schema import ModelConfig
+from llmswitch.config.models import ModelConfig
 from llmswitch.protocols.errors import RequestError
 
 ROUTED_METHOD = "POST"

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from llmswitch.budget import BudgetGuard
 from llmswitch.config import LoadedConfig
-from llmswitch.config.schema import Decision, ModelConfig
+from llmswitch.config.decisions import Decision
+from llmswitch.config.models import ModelConfig
 from llmswitch.decisions import DecisionTable
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline.ingress import ParsedRequest

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmswitch import headers as names
-from llmswitch.config.schema import ModelConfig
+from llmswitch.config.models import ModelConfig
 from llmswitch.pipeline.egress import CREDENTIAL_HEADERS, Egress
 from llmswitch.protocols.openai_chat import dump_json, load_json_object
 from llmswitch.protocols.paths import API_PATHS, upstream_path

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from llmswitch.config.models import ModelConfig
 from llmswitch.config.plugins import ReasoningPlugin
-from llmswitch.config.schema import ModelConfig
 from llmswitch.pipeline.actions import Exchange
 from llmswitch.pipeline.plan import Respond
 from llmswitch.plugins.reasoning_families import Family, ReasoningSetting, family

@@ -26,7 +26,8 @@ from llmswitch.config.safety import (
     JailbreakPlugin,
     PiiPlugin,
 )
-from llmswitch.config.schema import Config, JailbreakSignal, PiiSignal
+from llmswitch.config.schema import Config
+from llmswitch.config.signals import JailbreakSignal, PiiSignal
 from llmswitch.headers import SAFETY as SAFETY_HEADER
 from llmswitch.pipeline.actions import Action, Exchange
 from llmswitch.pipeline.plan import Respond

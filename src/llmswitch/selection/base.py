@@ -10,7 +10,8 @@ from llmswitch.request import RouteRequest
 
 if TYPE_CHECKING:
     from llmswitch.budget import BudgetGuard
-    from llmswitch.config.schema import Config, Decision
+    from llmswitch.config.decisions import Decision
+    from llmswitch.config.schema import Config
     from llmswitch.telemetry.metrics import RouterMetrics
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from llmswitch.budget import BudgetGuard
 from llmswitch.config.algorithms import BudgetAlgorithm, BudgetTier
-from llmswitch.config.schema import ModelConfig
+from llmswitch.config.models import ModelConfig
 from llmswitch.request import RouteRequest
 from llmswitch.selection.artifact import config_error
 from llmswitch.selection.base import AsyncSelector, Selection, Selector, SelectorContext

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from llmswitch.config.algorithms import FactorWeights, MultiFactorAlgorithm
-from llmswitch.config.schema import Pricing
+from llmswitch.config.models import Pricing
 from llmswitch.request import RouteRequest
 from llmswitch.selection.artifact import (
     ArtifactError,

@@ -11,7 +11,8 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from llmswitch.config import ConfigError
-from llmswitch.config.schema import SIGNAL_SECTIONS, ClassifierSignal, Config
+from llmswitch.config.schema import Config
+from llmswitch.config.signals import SIGNAL_SECTIONS, ClassifierSignal
 from llmswitch.request import RouteRequest, SemanticsUnavailable
 from llmswitch.signals.base import NOT_MATCHED, Signal, SignalResult
 from llmswitch.signals.classifier import ClassifierLabel

@@ -6,7 +6,7 @@ its probabilities arrive with the prompt's embedding, computed off the event loo
 
 from __future__ import annotations
 
-from llmswitch.config.schema import ClassifierSignal
+from llmswitch.config.signals import ClassifierSignal
 from llmswitch.inference.classifier import OnnxClassifier
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import SignalResult

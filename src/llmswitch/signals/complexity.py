@@ -16,7 +16,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from llmswitch.config.schema import COMPLEXITY_LEVELS, ComplexityExamples, ComplexitySignal
+from llmswitch.config.signals import COMPLEXITY_LEVELS, ComplexityExamples, ComplexitySignal
 from llmswitch.inference.embedder import l2_normalize
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import SignalResult

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmswitch.config.schema import ContextSignal
+from llmswitch.config.signals import ContextSignal
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import MATCHED, NOT_MATCHED, SignalResult
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmswitch.config.schema import DomainSignal
+from llmswitch.config.signals import DomainSignal
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import SignalResult
 

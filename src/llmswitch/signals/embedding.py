@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmswitch.config.schema import EmbeddingSignal
+from llmswitch.config.signals import EmbeddingSignal
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import SignalResult
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from llmswitch.config.schema import HeaderSignal
+from llmswitch.config.signals import HeaderSignal
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import MATCHED, NOT_MATCHED, SignalResult
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmswitch.config.schema import JailbreakSignal
+from llmswitch.config.signals import JailbreakSignal
 from llmswitch.request import RouteRequest
 from llmswitch.safety.jailbreak import rule_match
 from llmswitch.signals.base import NOT_MATCHED, SignalResult

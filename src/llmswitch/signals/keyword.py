@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmswitch.config.schema import KeywordSignal
+from llmswitch.config.signals import KeywordSignal
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import MATCHED, NOT_MATCHED, SignalResult
 

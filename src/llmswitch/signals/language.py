@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
-from llmswitch.config.schema import LanguageSignal
+from llmswitch.config.signals import LanguageSignal
 from llmswitch.request import RouteRequest
 from llmswitch.signals.base import SignalResult
 

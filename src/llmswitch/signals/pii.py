@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmswitch.config.schema import PiiSignal
+from llmswitch.config.signals import PiiSignal
 from llmswitch.request import RouteRequest
 from llmswitch.safety.pii import PiiSpan, find_pii
 from llmswitch.signals.base import NOT_MATCHED, SignalResult

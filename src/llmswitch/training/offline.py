@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from llmswitch.config.algorithms import FactorWeights
-from llmswitch.config.schema import Pricing
+from llmswitch.config.models import Pricing
 from llmswitch.selection.artifact import ArtifactError
 from llmswitch.selection.kmeans import KmeansScorer
 from llmswitch.selection.knn import KnnScorer

@@ -33,7 +33,7 @@ import httpx
 
 from llmswitch.budget import request_cost
 from llmswitch.config import load_config
-from llmswitch.config.schema import ModelConfig
+from llmswitch.config.models import ModelConfig
 from llmswitch.training import module_main
 from llmswitch.training.benchmark import BenchmarkRecord, estimate_tokens
 from llmswitch.training.scoring import NUMERIC_TOLERANCE, canonical_metric, parse_choices, score

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.config.schema import RESERVED_DECISIONS
+from llmswitch.config.references import RESERVED_DECISIONS
 from llmswitch.importers.report import ImportReport, Names
 from llmswitch.importers.vsr.algorithms import AlgorithmContext, convert_algorithm
 from llmswitch.importers.vsr.layout import At

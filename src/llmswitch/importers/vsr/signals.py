@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from llmswitch.config.schema import (
+from llmswitch.config.signals import (
     COMPLEXITY_LEVELS,
     LANGUAGE_CODES,
     ComplexitySignal,
