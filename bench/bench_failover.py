@@ -17,17 +17,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import yaml
+from failure_modes import Load
 
 from llmswitch.demo.stack import LocalStack, port_open, wait_for
 
-BODY = {"model": "auto", "messages": [{"role": "user", "content": "Fix this python stack trace"}]}
 
 
 @dataclass
@@ -68,37 +68,8 @@ def config(primary_port: int, backup_port: int, cooldown_s: float) -> dict:
     }
 
 
-class Load:
-    """`concurrency` clients sending requests back to back until stopped."""
-
-    def __init__(self, url: str, concurrency: int) -> None:
-        self.url = url
-        self.samples: list[Sample] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(concurrency)]
-
-    def _client(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            while not self._stop.is_set():
-                started = time.monotonic()
-                try:
-                    response = client.post(self.url, json=BODY)
-                    status, headers = response.status_code, response.headers
-                except httpx.HTTPError:
-                    status, headers = 0, httpx.Headers()
-                done = time.monotonic()
-                model = headers.get("x-llmswitch-model", "")
-                sample = Sample(done, status, model, "x-llmswitch-failover" in headers, (done - started) * 1000)
-                self.samples.append(sample)
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
+def failover_sample(at: float, status: int, headers: Mapping[str, str], latency_ms: float) -> Sample:
+    return Sample(at, status, headers.get("x-llmswitch-model", ""), "x-llmswitch-failover" in headers, latency_ms)
 
 
 class Primary:
@@ -139,7 +110,7 @@ def run(seconds: float, concurrency: int, fault: str, cooldown_s: float) -> None
         stack = LocalStack(path, log_dir=Path(tmp))
         primary.start()
         stack.start()
-        load = Load(f"{stack.base_url}/chat/completions", concurrency)
+        load = Load(f"{stack.base_url}/chat/completions", concurrency, failover_sample, timeout_s=30)
         try:
             start = time.monotonic()
             load.start()

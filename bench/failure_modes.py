@@ -16,8 +16,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import httpx
 import yaml
@@ -27,6 +29,7 @@ from rich.table import Table
 from llmswitch.demo.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
+S = TypeVar("S")
 BODY = {"model": "auto", "messages": [{"role": "user", "content": "Fix this python stack trace"}]}
 
 
@@ -39,38 +42,57 @@ class Sample:
     latency_ms: float
 
 
-class Load:
-    """`concurrency` clients sending requests back to back until stopped."""
+class Load(Generic[S]):
+    """`concurrency` clients sending `BODY`-like requests back to back until stopped; `sample` turns each
+    answer (finished at, status, headers, latency ms) into what the benchmark keeps (status 0: no answer)."""
 
-    def __init__(self, url: str, concurrency: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        concurrency: int,
+        sample: Callable[[float, int, Mapping[str, str], float], S],
+        body: dict = BODY,
+        timeout_s: float = 10,
+    ) -> None:
         self.url = url
-        self.samples: list[Sample] = []
+        self.samples: list[S] = []
+        self._sample = sample
+        self._body = body
+        self._timeout_s = timeout_s
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(concurrency)]
 
     def _client(self) -> None:
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=self._timeout_s) as client:
             while not self._stop.is_set():
                 started = time.monotonic()
                 try:
-                    response = client.post(self.url, json=BODY)
+                    response = client.post(self.url, json=self._body)
                     status, headers = response.status_code, response.headers
                 except httpx.HTTPError:
-                    status, headers = 0, {}
+                    status, headers = 0, httpx.Headers()
                 done = time.monotonic()
-                self.samples.append(
-                    Sample(done, status, headers.get("x-upstream-name", "-"), "x-llmswitch-decision" in headers, (done - started) * 1000)
-                )
+                self.samples.append(self._sample(done, status, headers, (done - started) * 1000))
 
-    def __enter__(self) -> Load:
+    def start(self) -> None:
         for thread in self._threads:
             thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join()
+
+    def __enter__(self) -> Load[S]:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def routing_sample(at: float, status: int, headers: Mapping[str, str], latency_ms: float) -> Sample:
+    return Sample(at, status, headers.get("x-upstream-name", "-"), "x-llmswitch-decision" in headers, latency_ms)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -87,7 +109,7 @@ def run_mode(allow: bool, phase_s: float, concurrency: int, console: Console) ->
     workdir = Path(tempfile.mkdtemp(prefix="llmswitch-failover-"))
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    with LocalStack(path, log_dir=workdir) as stack, Load(f"{stack.base_url}/chat/completions", concurrency) as load:
+    with LocalStack(path, log_dir=workdir) as stack, Load(f"{stack.base_url}/chat/completions", concurrency, routing_sample) as load:
         time.sleep(phase_s)
         killed = time.monotonic()
         stack.processes["router"].kill()
@@ -135,7 +157,7 @@ def added_latency_p999(concurrency: int, seconds: float, console: Console) -> No
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     with LocalStack(path, log_dir=workdir) as stack:
-        with Load(f"{stack.base_url}/chat/completions", concurrency) as load:
+        with Load(f"{stack.base_url}/chat/completions", concurrency, routing_sample) as load:
             time.sleep(seconds)
     latencies = [s.latency_ms for s in load.samples if s.status == 200]
     console.print(

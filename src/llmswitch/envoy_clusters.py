@@ -4,11 +4,11 @@ rest of the bootstrap builds typed configs with."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from llmswitch import headers as names
 from llmswitch.config.schema import Config, ModelConfig
+from llmswitch.endpoints.scraper import is_ip
 from llmswitch.envoy_failover import chain_cluster, first_untranslated_attempt, rate_limited_filter
 from llmswitch.pipeline.failover import FailoverChains
 
@@ -27,14 +27,6 @@ def typed(type_name: str, **fields: Any) -> dict[str, Any]:
     return {"@type": f"type.googleapis.com/{type_name}", **fields}
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def build_cluster(
     name: str,
     endpoints: list[tuple[str, int]],
@@ -43,7 +35,7 @@ def build_cluster(
     tls_sni: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> dict:
-    static = all(_is_ip(host) for host, _ in endpoints)
+    static = all(is_ip(host) for host, _ in endpoints)
     cluster: dict[str, Any] = {
         "name": name,
         "type": "STATIC" if static else "STRICT_DNS",
@@ -58,7 +50,7 @@ def build_cluster(
                         {
                             "endpoint": {
                                 "address": {"socket_address": {"address": host, "port_value": port}},
-                                **({} if _is_ip(host) else {"hostname": host}),
+                                **({} if is_ip(host) else {"hostname": host}),
                             },
                             **({"metadata": {"filter_metadata": metadata}} if metadata else {}),
                         }

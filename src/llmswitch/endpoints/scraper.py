@@ -67,7 +67,7 @@ class Target:
     names: MetricNames
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -114,7 +114,7 @@ class EndpointScraper:
         self._update()
 
     def _addresses(self, target: Target) -> list[str]:
-        if _is_ip(target.host):
+        if is_ip(target.host):
             return [envoy_address(target.host, target.port)]
         return self._resolved.get((target.host, target.port), [])
 
@@ -160,7 +160,7 @@ class EndpointScraper:
     async def resolve(self) -> None:
         """Resolve every DNS endpoint once (IPv4 preferred, as the generated clusters ask Envoy to)."""
         loop = asyncio.get_running_loop()
-        for host, port in {(t.host, t.port) for t in self._targets if not _is_ip(t.host)}:
+        for host, port in {(t.host, t.port) for t in self._targets if not is_ip(t.host)}:
             try:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError as exc:
