@@ -8,6 +8,7 @@ keeps serving. In-flight requests finish on the pipeline they started with.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
 from pathlib import Path
@@ -21,6 +22,7 @@ from llmswitch.endpoints.stats import EndpointStats
 from llmswitch.envoy_config import envoy_bootstrap
 from llmswitch.health import HealthTracker
 from llmswitch.pipeline import RoutingPipeline
+from llmswitch.pipeline.failover import CLUSTER_PREFIX
 from llmswitch.telemetry.metrics import RouterMetrics
 
 if TYPE_CHECKING:
@@ -29,6 +31,21 @@ if TYPE_CHECKING:
     from llmswitch.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
+
+
+def _without_chains(bootstrap: dict) -> dict:
+    """The bootstrap less its failover chains' clusters and routes: a reload that changes only which
+    models a chain holds keeps Envoy's chains (the router names none that Envoy lacks)."""
+    resources = bootstrap["static_resources"]
+    clusters = [c for c in resources["clusters"] if not c["name"].startswith(CLUSTER_PREFIX)]
+    listeners = copy.deepcopy(resources["listeners"])
+    for listener in listeners:
+        for chain in listener.get("filter_chains", []):
+            for network_filter in chain["filters"]:
+                for host in network_filter["typed_config"].get("route_config", {}).get("virtual_hosts", []):
+                    chain_route = f"routed_{CLUSTER_PREFIX}"
+                    host["routes"] = [r for r in host["routes"] if not r.get("name", "").startswith(chain_route)]
+    return {**bootstrap, "static_resources": {**resources, "clusters": clusters, "listeners": listeners}}
 
 
 class RouterState:
@@ -47,7 +64,10 @@ class RouterState:
             telemetry.metrics.registry.register(EndpointStats(self.endpoints))
         self.cache_store: CacheStore | None = None
         self._cache_settings: tuple[object, ...] | None = None
+        self.deployed_chains: list[tuple[str, ...]] | None = None
         self.pipeline = self.build(loaded)
+        # The failover chains Envoy's config was generated with: reloads keep them (see FailoverChains).
+        self.deployed_chains = self.pipeline.egress.chains.orders
 
     def _engine_for(self, loaded: LoadedConfig) -> SemanticEngine | None:
         """The semantic engine the config needs: the loaded one if its settings are unchanged."""
@@ -85,8 +105,21 @@ class RouterState:
         engine = self._engine_for(loaded)
         store = self._cache_store_for(loaded)
         pipeline = RoutingPipeline(
-            loaded, self.health, self.budget_store, engine, self.telemetry, cache_store=store, endpoints=self.endpoints
+            loaded,
+            self.health,
+            self.budget_store,
+            engine,
+            self.telemetry,
+            cache_store=store,
+            endpoints=self.endpoints,
+            deployed_chains=self.deployed_chains,
         )
+        if undeployed := pipeline.egress.chains.undeployed:
+            log.warning(
+                "failover chains not in the running Envoy config, routed without failover until it is regenerated "
+                "(`llmswitch envoy-config`) and Envoy restarted: %s",
+                ", ".join(f"{decision} -> {model}" for decision, model in undeployed),
+            )
         self.health.config = loaded.config.health
         self.engine = engine or self.engine
         self.endpoints.configure(loaded.config.endpoint_picking)
@@ -113,7 +146,7 @@ class ConfigReloader:
             raise ConfigError(str(self.path), [f"cannot read file: {exc}"]) from None
         loaded = parse_config(text, str(self.path))
         running = self.state.pipeline.config
-        if envoy_bootstrap(loaded.config) != envoy_bootstrap(running):
+        if _without_chains(envoy_bootstrap(loaded.config)) != _without_chains(envoy_bootstrap(running)):
             raise ConfigError(
                 loaded.source,
                 ["the generated Envoy config differs from the running one (models, ports, limits or routing "

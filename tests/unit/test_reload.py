@@ -81,3 +81,23 @@ async def test_watch_follows_a_configmap_symlink_swap(tmp_path):
         assert counter(reloader, "ok") == 1
     finally:
         watcher.cancel()
+
+
+async def test_a_changed_failover_chain_reloads_and_routes_without_failover_until_envoy_follows(tmp_path, caplog):
+    data = base_config()
+    data["models"].append({**data["models"][1], "name": "medium-model"})
+    data["decisions"][0]["modelRefs"] = [{"model": "large-model"}, {"model": "medium-model"}]
+    path = write_config(tmp_path / "c.yaml", data)
+    reloader = reloader_for(path)
+    chains = reloader.state.current().egress.chains
+    split_cluster = chains.cluster("split_test", "large-model", "chat")
+    assert chains.cluster("code_decision", "medium-model", "chat") is not None
+    data["decisions"][0]["modelRefs"] = [{"model": "medium-model"}]  # a chain Envoy's config does not hold
+    write_config(path, data)
+    assert await reloader.reload("test") is True
+    plan = reloader.state.current().route({}, chat_body("python please"))
+    assert (plan.decision, plan.model.name) == ("code_decision", "medium-model")
+    reloaded = reloader.state.current().egress.chains
+    assert reloaded.cluster("code_decision", "medium-model", "chat") is None  # the model's own cluster
+    assert reloaded.cluster("split_test", "large-model", "chat") == split_cluster  # Envoy's chains kept
+    assert "code_decision -> medium-model" in caplog.text

@@ -62,6 +62,7 @@ class RoutingPipeline:
         telemetry: Telemetry | None = None,
         cache_store: CacheStore | None = None,
         endpoints: EndpointPicker | None = None,
+        deployed_chains: list[tuple[str, ...]] | None = None,
     ) -> None:
         self.loaded = loaded
         config = loaded.config
@@ -70,7 +71,7 @@ class RoutingPipeline:
         metrics = telemetry.metrics if telemetry is not None else None
         self.health = health or HealthTracker(config.health)
         self.budget = BudgetGuard(config.budget, budget_store or MemoryStore())
-        self.egress = Egress(loaded)
+        self.egress = Egress(loaded, deployed_chains)
         self.endpoints = endpoints
         self.router = DecisionRouter(loaded, self.health, self.budget, analyzer, metrics)
         self.cache = self._response_cache(cache_store, metrics)

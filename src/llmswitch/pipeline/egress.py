@@ -49,7 +49,7 @@ def upstream_credentials(loaded: LoadedConfig) -> dict[str, tuple[str, str]]:
 class Egress:
     """Renders routed requests for the model they go to."""
 
-    def __init__(self, loaded: LoadedConfig) -> None:
+    def __init__(self, loaded: LoadedConfig, deployed_chains: list[tuple[str, ...]] | None = None) -> None:
         config = loaded.config
         self.credentials = upstream_credentials(loaded)
         name_header = config.routing.model_name_header
@@ -57,7 +57,7 @@ class Egress:
         self.endpoints = EndpointPolicy(config.model(config.default_model), frozenset(self.credentials))
         self.max_body_bytes = config.router.max_body_bytes
         self._inject_stream_usage = config.accounting.enabled and config.accounting.inject_stream_usage
-        self.chains = FailoverChains(config)
+        self.chains = FailoverChains(config, deployed_chains)
 
     def prepare(self, data: dict[str, Any], model: ModelConfig, api: str) -> bool:
         """Name the model in `data` (and ask chat streams for usage when accounting is on); True if it changed."""

@@ -34,21 +34,29 @@ class Chain:
 class FailoverChains:
     """Every chain of a config, by (decision, first model, client API) and by cluster name."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, deployed: list[tuple[str, ...]] | None = None) -> None:
+        """`deployed`: the chains (model orders) of the Envoy config in use, when it was generated from an
+        earlier config (a hot reload): a route whose chain Envoy lacks gets none (its model's own cluster)
+        until Envoy is regenerated, and is listed in `undeployed`."""
         self.enabled = config.routing.failover.enabled
         limit = config.routing.failover.max_attempts
         tail = [*config.routing.fallback_models, config.default_model]
         candidates: dict[str, list[str]] = {d.name: [r.model for r in d.model_refs] for d in config.decisions}
         self._by_route: dict[tuple[str, str], int] = {}
-        orders: list[tuple[str, ...]] = []
+        orders: list[tuple[str, ...]] = list(deployed) if deployed is not None else []
+        self.undeployed: list[tuple[str, str]] = []
         for decision, refs in [*candidates.items(), (DEFAULT_DECISION, [])]:
             for first in dict.fromkeys([*refs, *tail]):
                 models = tuple(dict.fromkeys([first, *refs, *tail]))[:limit]
                 if len(models) < 2 or not self.enabled:
                     continue
                 if models not in orders:
+                    if deployed is not None:
+                        self.undeployed.append((decision, first))
+                        continue
                     orders.append(models)
                 self._by_route[(decision, first)] = orders.index(models)
+        self.orders = orders
         self.chains = [Chain(f"{CLUSTER_PREFIX}{i}_{api}", models, api) for i, models in enumerate(orders) for api in API_PATHS]
         self._by_cluster = {chain.cluster: chain for chain in self.chains}
 
