@@ -37,6 +37,9 @@ class PiiSpan:
 Validator = Callable[[re.Match[str], str], float | None]
 
 
+DIGITS = tuple("0123456789")
+
+
 @dataclass(frozen=True)
 class Detector:
     type: str
@@ -44,7 +47,7 @@ class Detector:
     pattern: re.Pattern[str]
     validate: Validator
     group: int = 0  # the regex group that is the entity
-    hints: tuple[str, ...] = tuple("0123456789")  # the pattern runs only on a text holding one of these
+    hints: tuple[str, ...] = DIGITS  # the pattern runs only on a text holding one of these
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         if any(hint in text for hint in self.hints):  # substring checks: far cheaper than a regex scan
@@ -217,10 +220,39 @@ _DETECTORS_BY_TYPE = {t: tuple(d for d in DETECTORS if d.type == t) for t in PII
 NATIONAL_ID_SCHEMES = tuple(d.detail for d in _DETECTORS_BY_TYPE["national_id"])
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+_DIGIT_CONTEXT = 64
+"""Characters kept each side of a digit run for the detectors that need a digit: more than any such
+entity spans beyond its digits, so a window's edges are never inside one."""
+
+
+def _digit_windows(text: str) -> list[tuple[int, int]]:
+    """The parts of `text` within `_DIGIT_CONTEXT` characters of a digit, merged: a digit-bound detector
+    scans these instead of the whole text (prose holds few numbers)."""
+    windows: list[tuple[int, int]] = []
+    for run in _DIGIT_RUN.finditer(text):
+        start, end = max(0, run.start() - _DIGIT_CONTEXT), min(len(text), run.end() + _DIGIT_CONTEXT)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _matches(detector: Detector, text: str, digit_windows: list[tuple[int, int]]) -> Iterator[re.Match[str]]:
+    if detector.hints != DIGITS:
+        yield from detector.finditer(text)
+        return
+    # pos/endpos, unlike slicing, keep the offsets and let look-behinds see the text before a window.
+    for start, end in digit_windows:
+        yield from detector.pattern.finditer(text, start, end)
+
+
 def _candidates(text: str, detectors: Iterable[Detector], min_score: float) -> list[PiiSpan]:
     spans = []
+    digit_windows = _digit_windows(text)
     for detector in detectors:
-        for match in detector.finditer(text):
+        for match in _matches(detector, text, digit_windows):
             score = detector.validate(match, text)
             if score is not None and score >= min_score:
                 start, end = match.span(detector.group)
