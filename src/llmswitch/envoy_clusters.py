@@ -129,6 +129,29 @@ _UPSTREAM_CODEC = {
 }
 
 
+def router_ext_proc(name: str, modes: tuple[str, str, str, str], **fields: Any) -> dict:
+    """An ext_proc filter whose processor is the router. `modes`: the processing modes of the request
+    headers, request body, response headers and response body; trailers are never sent."""
+    request_headers, request_body, response_headers, response_body = modes
+    processing_mode = {
+        "request_header_mode": request_headers,
+        "request_body_mode": request_body,
+        "request_trailer_mode": "SKIP",
+        "response_header_mode": response_headers,
+        "response_body_mode": response_body,
+        "response_trailer_mode": "SKIP",
+    }
+    return {
+        "name": name,
+        "typed_config": typed(
+            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
+            **fields,
+            processing_mode=processing_mode,
+        ),
+    }
+
+
 def _egress_filter(config: Config, chain: bool = False) -> dict:
     """The model cluster's upstream filter: translates an attempt into the model's API and its answer back.
 
@@ -137,26 +160,15 @@ def _egress_filter(config: Config, chain: bool = False) -> dict:
     On a failover chain's cluster (`chain`) it also runs on every attempt after the first, which it
     rewrites for that attempt's model; the chain's cluster name tells it the chain and the client API.
     """
-    ext_proc = {
-        "name": "envoy.filters.http.ext_proc",
-        "typed_config": typed(
-            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
-            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
-            failure_mode_allow=False,
-            status_on_error={"code": "ServiceUnavailable"},
-            message_timeout=duration(config.routing.message_timeout_ms / 1000),
-            allow_mode_override=True,
-            request_attributes=["xds.upstream_host_metadata", *(["xds.cluster_name"] if chain else [])],
-            processing_mode={
-                "request_header_mode": "SEND",
-                "request_body_mode": "BUFFERED",
-                "request_trailer_mode": "SKIP",
-                "response_header_mode": "SEND",
-                "response_body_mode": "STREAMED",
-                "response_trailer_mode": "SKIP",
-            },
-        ),
-    }
+    ext_proc = router_ext_proc(
+        "envoy.filters.http.ext_proc",
+        ("SEND", "BUFFERED", "SEND", "STREAMED"),
+        failure_mode_allow=False,
+        status_on_error={"code": "ServiceUnavailable"},
+        message_timeout=duration(config.routing.message_timeout_ms / 1000),
+        allow_mode_override=True,
+        request_attributes=["xds.upstream_host_metadata", *(["xds.cluster_name"] if chain else [])],
+    )
     if chain:
         matcher = first_untranslated_attempt()
     else:
@@ -180,24 +192,13 @@ def _egress_filter(config: Config, chain: bool = False) -> dict:
 
 def _rate_limited_filter(config: Config) -> dict:
     """A chain cluster's upstream filter for 429 answers (`envoy_failover.rate_limited_filter`)."""
-    ext_proc = {
-        "name": "envoy.filters.http.ext_proc",
-        "typed_config": typed(
-            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
-            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
-            failure_mode_allow=True,
-            message_timeout=duration(config.routing.message_timeout_ms / 1000),
-            response_attributes=["xds.upstream_host_metadata"],
-            processing_mode={
-                "request_header_mode": "SKIP",
-                "request_body_mode": "NONE",
-                "request_trailer_mode": "SKIP",
-                "response_header_mode": "SEND",
-                "response_body_mode": "NONE",
-                "response_trailer_mode": "SKIP",
-            },
-        ),
-    }
+    ext_proc = router_ext_proc(
+        "envoy.filters.http.ext_proc",
+        ("SKIP", "NONE", "SEND", "NONE"),
+        failure_mode_allow=True,
+        message_timeout=duration(config.routing.message_timeout_ms / 1000),
+        response_attributes=["xds.upstream_host_metadata"],
+    )
     return rate_limited_filter(ext_proc)
 
 

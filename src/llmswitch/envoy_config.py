@@ -23,12 +23,12 @@ from llmswitch.config.safety import SAFETY_PLUGIN_TYPES
 from llmswitch.config.schema import Config, ModelConfig
 from llmswitch.envoy_clusters import (
     ADMIN_CLUSTER,
-    ROUTER_CLUSTER,
     build_cluster,
     chain_clusters,
     duration,
     model_cluster,
     router_cluster,
+    router_ext_proc,
     typed,
 )
 from llmswitch.envoy_failover import chain_response_headers, retry_policy
@@ -75,26 +75,15 @@ def _ext_proc_filter(config: Config) -> dict:
         one_message["metadata_options"] = {"receiving_namespaces": {"untyped": receiving}}
     if config.one_message:
         one_message["request_attributes"] = request_attributes(config)
-    return {
-        "name": "envoy.filters.http.ext_proc",
-        "typed_config": typed(
-            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
-            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
-            failure_mode_allow=routing.failure_mode_allow,
-            # Router unreachable or too slow (fail closed): 503, so clients retry as they would any outage.
-            status_on_error={"code": "ServiceUnavailable"},
-            message_timeout=duration(routing.message_timeout_ms / 1000),
-            processing_mode={
-                "request_header_mode": "SKIP" if config.one_message else "SEND",
-                "request_body_mode": "BUFFERED",
-                "request_trailer_mode": "SKIP",
-                "response_header_mode": "SKIP",
-                "response_body_mode": "NONE",
-                "response_trailer_mode": "SKIP",
-            },
-            **one_message,
-        ),
-    }
+    return router_ext_proc(
+        "envoy.filters.http.ext_proc",
+        ("SKIP" if config.one_message else "SEND", "BUFFERED", "SKIP", "NONE"),
+        failure_mode_allow=routing.failure_mode_allow,
+        # Router unreachable or too slow (fail closed): 503, so clients retry as they would any outage.
+        status_on_error={"code": "ServiceUnavailable"},
+        message_timeout=duration(routing.message_timeout_ms / 1000),
+        **one_message,
+    )
 
 
 def _one_message_filters(config: Config) -> list[dict]:
@@ -227,24 +216,13 @@ def _direct_response_limit(config: Config) -> dict:
 
 def _observer_filter(config: Config) -> dict:
     """Sees routed requests and their responses without holding them: usage, cost, health, budgets."""
-    return {
-        "name": "llmswitch.response_observer",
-        "typed_config": typed(
-            "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
-            grpc_service={"envoy_grpc": {"cluster_name": ROUTER_CLUSTER}},
-            observability_mode=True,
-            failure_mode_allow=True,
-            processing_mode={
-                "request_header_mode": "SEND",
-                "request_body_mode": "NONE",
-                "request_trailer_mode": "SKIP",
-                "response_header_mode": "SEND",
-                "response_body_mode": "STREAMED",
-                "response_trailer_mode": "SKIP",
-            },
-            **_metadata_options(config, "forwarding"),
-        ),
-    }
+    return router_ext_proc(
+        "llmswitch.response_observer",
+        ("SEND", "NONE", "SEND", "STREAMED"),
+        observability_mode=True,
+        failure_mode_allow=True,
+        **_metadata_options(config, "forwarding"),
+    )
 
 
 def _retry_policy(config: Config) -> dict:
