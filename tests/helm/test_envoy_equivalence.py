@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from llmswitch.config import parse_config
-from llmswitch.envoy_config import ADMIN_CLUSTER, ROUTER_CLUSTER, envoy_bootstrap
+from llmswitch.envoy_clusters import ADMIN_CLUSTER, ROUTER_CLUSTER
+from llmswitch.envoy_config import envoy_bootstrap
 from tests.helm.chart import envoy_config_text, render, router_config_text
 from tests.helpers import base_config
 
