@@ -188,7 +188,6 @@ class ResponseObserver:
                 actual = self.reservation.amount  # no usage reported: the estimate stands
             await self.guard.settle(self.reservation, actual)
 
-
     def _record_health(self, outcome: Outcome) -> None:
         """The failed models count failures (a 429 already cooled its model: not a failure); a 429 answer
         cools its model down for the time it asked."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from llmswitch.config import ConfigError
 from llmswitch.config.safety import (
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from llmswitch.telemetry.metrics import RouterMetrics
 
 ATTRIBUTE = "llmswitch.safety"
+JAILBREAK_MESSAGE = "The request was blocked: it looks like a jailbreak or prompt-injection attempt."
 _PLUGIN_NAME = "plugin"
 
 
@@ -52,6 +53,12 @@ def _request(exchange: Exchange) -> RouteRequest | None:
         return None
     plan = exchange.plan
     return RouteRequest(exchange.headers, exchange.view, plan.semantics, plan.semantics_timed_out, memo=plan.memo)
+
+
+def block(exchange: Exchange, code: str, message: str) -> NoReturn:
+    """Refuse the request in its client API's shape; its trace keeps no prompt."""
+    exchange.plan.prompt = ""
+    raise RequestError(BLOCK_STATUS, code, message)
 
 
 def report(exchange: Exchange, entry: str) -> None:
@@ -100,12 +107,7 @@ class PiiAction(_SafetyAction):
         found = ",".join(sorted({s.type for s in spans}))
         self.count()
         if self.action == "block":
-            exchange.plan.prompt = ""
-            raise RequestError(
-                BLOCK_STATUS,
-                PII_BLOCKED,
-                f"The request was blocked: it contains personal data or secrets ({found}).",
-            )
+            block(exchange, PII_BLOCKED, f"The request was blocked: it contains personal data or secrets ({found}).")
         report(exchange, f"pii={found}")
         return None
 
@@ -142,12 +144,7 @@ class JailbreakAction(_SafetyAction):
             return None
         self.count()
         if self.action == "block":
-            exchange.plan.prompt = ""
-            raise RequestError(
-                BLOCK_STATUS,
-                JAILBREAK_BLOCKED,
-                "The request was blocked: it looks like a jailbreak or prompt-injection attempt.",
-            )
+            block(exchange, JAILBREAK_BLOCKED, JAILBREAK_MESSAGE)
         report(exchange, "jailbreak")
         return None
 
